@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Command-line parsing for `accord run`. Pure: no files are opened and no
+ * process state is touched, so every bad input can be unit-tested.
+ */
+#ifndef ACCORD_CLI_H
+#define ACCORD_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accord/error.h"
+
+enum console_mode {
+	CONSOLE_STDIO,
+	CONSOLE_FILE,
+	CONSOLE_NONE,
+};
+
+struct run_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *name;
+	uint64_t mem_size;
+	unsigned int cpus;
+	enum console_mode console;
+	const char *console_path;
+	int log_level; /* enum log_level */
+	bool help;
+};
+
+/* What the host can give; the caller measures it, tests make it up. */
+struct host_limits {
+	uint64_t mem_size;
+	unsigned int max_cpus;
+};
+
+#define RUN_DEFAULT_MEM_SIZE (128ull << 20)
+#define RUN_MIN_MEM_SIZE     (8ull << 20)
+#define RUN_MAX_MEM_SIZE     (1ull << 40)
+#define RUN_MEM_ALIGN        (1ull << 20)
+#define RUN_MAX_CMDLINE      4095
+#define RUN_MAX_NAME         63
+/* xAPIC ids are 8 bits, 0xff is broadcast, and the IOAPIC takes one id. */
+#define RUN_MAX_CPUS 254
+
+/* Parse the arguments after "run". Returns 0 or -errno with @err filled. */
+int cli__parse_run(int argc, char *const argv[], const struct host_limits *limits,
+		   struct run_config *cfg, struct acc_err *err);
+
+extern const char cli_usage[];
+extern const char cli_run_usage[];
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One virtual machine as `accord run` builds it: the VM, its devices and
+ * vCPU threads, and the event loop that the calling thread runs.
+ */
+#ifndef ACCORD_MACHINE_H
+#define ACCORD_MACHINE_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "accord/bus.h"
+#include "accord/cli.h"
+#include "accord/console.h"
+#include "accord/eventloop.h"
+#include "accord/log.h"
+#include "accord/pci.h"
+#include "accord/stop.h"
+#include "accord/uart.h"
+#include "accord/vcpu.h"
+#include "accord/vm.h"
+
+struct machine {
+	struct acc_log log;
+	struct run_config cfg;
+	struct vm vm;
+	struct bus pio;
+	struct bus mmio;
+	struct pci_bus pci;
+	struct uart com1;
+	struct console console;
+	struct event_loop loop;
+	struct stop_sink stop_sink;
+	struct ratelimit guest_rl;
+	struct vcpu_env vcpu_env;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	atomic_bool stopping;
+
+	pthread_mutex_t stop_lock;
+	enum vm_stop_reason stop_reason;
+	int stop_code;
+	int stop_efd;
+	struct event_handler stop_handler;
+	int sig_fd;
+	struct event_handler sig_handler;
+	int port80_efd;
+};
+
+/* Build the VM from @cfg; on failure @err says why and nothing is left behind. */
+int machine__create(struct machine *m, const struct run_config *cfg, struct acc_err *err);
+/* Run until the guest or the host stops the VM; returns accord's exit status. */
+int machine__run(struct machine *m);
+void machine__destroy(struct machine *m);
+
+#endif

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+
+#include "accord/cli.h"
+#include "accord/log.h"
+#include "accord/size.h"
+
+const char cli_usage[] =
+	"Usage: accord COMMAND [OPTIONS]\n"
+	"\n"
+	"accord is a KVM virtual machine monitor whose guests negotiate their resources.\n"
+	"\n"
+	"Commands:\n"
+	"  run        boot a virtual machine (see 'accord run --help')\n"
+	"  help       show this help\n"
+	"  version    print the version\n";
+
+const char cli_run_usage[] =
+	"Usage: accord run --kernel PATH [OPTIONS]\n"
+	"\n"
+	"Boot a virtual machine on /dev/kvm.\n"
+	"\n"
+	"Options:\n"
+	"  --kernel PATH        guest kernel: a bzImage (64-bit boot protocol) or an ELF64\n"
+	"                       image (vmlinux; a PVH entry note is used when present)\n"
+	"  --initrd PATH        initial ramdisk loaded for the kernel\n"
+	"  --cmdline STR        kernel command line (at most 4095 bytes)\n"
+	"  --memory SIZE        guest RAM, e.g. 512M or 2G; a bare number is MiB\n"
+	"                       (default 128M; a multiple of 1M, from 8M up to the host's RAM)\n"
+	"  --cpus N             number of vCPUs, 1 to 254 (default 1)\n"
+	"  --console MODE       serial console COM1: stdio (default), file=PATH, or none\n"
+	"  --name NAME          name used in log messages\n"
+	"  --log-level LEVEL    error, warn, info (default) or debug\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"On a terminal the console is in raw mode; press Ctrl-a x to stop the VM and\n"
+	"Ctrl-a Ctrl-a to send Ctrl-a to the guest.\n"
+	"\n"
+	"Guest devices: COM1 8250 UART (I/O 0x3f8, IRQ 4), PCI host bridge on ports\n"
+	"0xcf8/0xcfc, debug-exit port 0xf4, reset on 0x64 (0xfe) and 0xcf9,\n"
+	"power-off on 0x604 (SLP_EN, bit 13).\n"
+	"\n"
+	"Exit status:\n"
+	"  0        the guest powered off, or wrote 0 to the debug-exit port\n"
+	"  N        the guest wrote N (1-255, low byte) to the debug-exit port 0xf4\n"
+	"  1        accord could not start the VM (the message says why)\n"
+	"  120      the guest asked for a reboot (accord stops the VM instead)\n"
+	"  121      the guest triple-faulted (KVM shutdown exit)\n"
+	"  122      KVM reported an internal error or a failed VM entry\n"
+	"  123      accord hit an internal error while the VM ran\n"
+	"  128+SIG  accord was stopped by signal SIG (e.g. 130 for SIGINT, 143 for\n"
+	"           SIGTERM) or by Ctrl-a x (130)\n";
+
+enum run_opt {
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_CONSOLE,
+	OPT_NAME,
+	OPT_LOG_LEVEL,
+	OPT_HELP,
+};
+
+struct opt_desc {
+	const char *name;
+	enum run_opt id;
+	bool takes_value;
+};
+
+static const struct opt_desc run_opts[] = {
+	{ "kernel", OPT_KERNEL, true }, { "initrd", OPT_INITRD, true },
+	{ "cmdline", OPT_CMDLINE, true }, { "memory", OPT_MEMORY, true },
+	{ "cpus", OPT_CPUS, true },	  { "console", OPT_CONSOLE, true },
+	{ "name", OPT_NAME, true },	  { "log-level", OPT_LOG_LEVEL, true },
+	{ "help", OPT_HELP, false },
+};
+
+static const struct opt_desc *opt__find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(run_opts) / sizeof(run_opts[0]); i++) {
+		if (strlen(run_opts[i].name) == len && !strncmp(run_opts[i].name, name, len))
+			return &run_opts[i];
+	}
+	return NULL;
+}
+
+static int parse_console(const char *v, struct run_config *cfg, struct acc_err *err)
+{
+	if (!strcmp(v, "stdio")) {
+		cfg->console = CONSOLE_STDIO;
+	} else if (!strcmp(v, "none")) {
+		cfg->console = CONSOLE_NONE;
+	} else if (!strncmp(v, "file=", 5)) {
+		if (!v[5])
+			return acc_errf(err, EINVAL, "--console: file= needs a path");
+		cfg->console = CONSOLE_FILE;
+		cfg->console_path = v + 5;
+	} else {
+		return acc_errf(err, EINVAL,
+				"--console: '%s' is not stdio, file=PATH or none", v);
+	}
+	return 0;
+}
+
+static int parse_memory(const char *v, const struct host_limits *limits, struct run_config *cfg,
+			struct acc_err *err)
+{
+	uint64_t size, max = RUN_MAX_MEM_SIZE;
+	int ret;
+
+	ret = size__parse(v, 1ull << 20, &size, err);
+	if (ret) {
+		acc_err_prefix(err, "--memory: ");
+		return ret;
+	}
+	if (size < RUN_MIN_MEM_SIZE)
+		return acc_errf(err, ERANGE, "--memory: %s is less than the minimum of 8M", v);
+	if (size % RUN_MEM_ALIGN)
+		return acc_errf(err, EINVAL, "--memory: %s is not a multiple of 1M", v);
+	if (limits && limits->mem_size && limits->mem_size < max)
+		max = limits->mem_size;
+	if (size > max)
+		return acc_errf(err, ERANGE, "--memory: %s is more than the host's %llu MiB", v,
+				(unsigned long long)(max >> 20));
+	cfg->mem_size = size;
+	return 0;
+}
+
+static int parse_cpus(const char *v, const struct host_limits *limits, struct run_config *cfg,
+		      struct acc_err *err)
+{
+	unsigned int max = RUN_MAX_CPUS;
+	uint64_t n;
+	int ret;
+
+	if (limits && limits->max_cpus && limits->max_cpus < max)
+		max = limits->max_cpus;
+	ret = uint__parse(v, 1, max, &n, err);
+	if (ret) {
+		acc_err_prefix(err, "--cpus: ");
+		return ret;
+	}
+	cfg->cpus = (unsigned int)n;
+	return 0;
+}
+
+static int parse_log_level(const char *v, struct run_config *cfg, struct acc_err *err)
+{
+	static const char *const names[] = {
+		[LOG_ERROR] = "error",
+		[LOG_WARN] = "warn",
+		[LOG_INFO] = "info",
+		[LOG_DEBUG] = "debug",
+	};
+
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+		if (!strcmp(v, names[i])) {
+			cfg->log_level = i;
+			return 0;
+		}
+	}
+	return acc_errf(err, EINVAL, "--log-level: '%s' is not error, warn, info or debug", v);
+}
+
+static int apply_opt(const struct opt_desc *o, const char *v, const struct host_limits *limits,
+		     struct run_config *cfg, struct acc_err *err)
+{
+	switch (o->id) {
+	case OPT_KERNEL:
+		cfg->kernel = v;
+		break;
+	case OPT_INITRD:
+		cfg->initrd = v;
+		break;
+	case OPT_CMDLINE:
+		if (strlen(v) > RUN_MAX_CMDLINE)
+			return acc_errf(err, E2BIG, "--cmdline: %zu bytes is longer than %d",
+					strlen(v), RUN_MAX_CMDLINE);
+		cfg->cmdline = v;
+		break;
+	case OPT_MEMORY:
+		return parse_memory(v, limits, cfg, err);
+	case OPT_CPUS:
+		return parse_cpus(v, limits, cfg, err);
+	case OPT_CONSOLE:
+		return parse_console(v, cfg, err);
+	case OPT_NAME:
+		if (!*v || strlen(v) > RUN_MAX_NAME)
+			return acc_errf(err, EINVAL, "--name: must be 1 to %d characters",
+					RUN_MAX_NAME);
+		for (const char *p = v; *p; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return acc_errf(err, EINVAL,
+						"--name: control characters are not allowed");
+		}
+		cfg->name = v;
+		break;
+	case OPT_LOG_LEVEL:
+		return parse_log_level(v, cfg, err);
+	case OPT_HELP:
+		cfg->help = true;
+		break;
+	}
+	return 0;
+}
+
+int cli__parse_run(int argc, char *const argv[], const struct host_limits *limits,
+		   struct run_config *cfg, struct acc_err *err)
+{
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_size = RUN_DEFAULT_MEM_SIZE;
+	cfg->cpus = 1;
+	cfg->console = CONSOLE_STDIO;
+	cfg->cmdline = "";
+	cfg->log_level = LOG_INFO;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *name, *eq, *value = NULL;
+		const struct opt_desc *o;
+		size_t len;
+
+		if (!strcmp(arg, "-h")) {
+			cfg->help = true;
+			continue;
+		}
+		if (strncmp(arg, "--", 2) || !arg[2])
+			return acc_errf(err, EINVAL, "unexpected argument '%s'", arg);
+		name = arg + 2;
+		eq = strchr(name, '=');
+		len = eq ? (size_t)(eq - name) : strlen(name);
+		o = opt__find(name, len);
+		if (!o)
+			return acc_errf(err, EINVAL, "unknown option '--%.*s' (see --help)",
+					(int)len, name);
+		if (o->takes_value) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				return acc_errf(err, EINVAL, "option '--%s' needs a value", o->name);
+		} else if (eq) {
+			return acc_errf(err, EINVAL, "option '--%s' takes no value", o->name);
+		}
+		ret = apply_opt(o, value, limits, cfg, err);
+		if (ret)
+			return ret;
+	}
+	if (cfg->help)
+		return 0;
+	if (!cfg->kernel)
+		return acc_errf(err, EINVAL, "--kernel is required (see --help)");
+	if (!*cfg->kernel)
+		return acc_errf(err, EINVAL, "--kernel: empty path");
+	if (cfg->initrd && !*cfg->initrd)
+		return acc_errf(err, EINVAL, "--initrd: empty path");
+	return 0;
+}

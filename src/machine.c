@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "accord/loader.h"
+#include "accord/machine.h"
+#include "accord/sysdev.h"
+
+/* Port 0x80 is the POST/delay port: writes are absorbed in the kernel. */
+#define IO_DELAY_PORT 0x80
+
+static void machine__request_stop(void *ctx, enum vm_stop_reason reason, int code)
+{
+	struct machine *m = ctx;
+	uint64_t one = 1;
+	bool first;
+
+	pthread_mutex_lock(&m->stop_lock);
+	first = m->stop_reason == VM_STOP_NONE;
+	if (first) {
+		m->stop_reason = reason;
+		m->stop_code = code;
+	}
+	pthread_mutex_unlock(&m->stop_lock);
+	if (first && write(m->stop_efd, &one, sizeof(one)) < 0)
+		log_err(&m->log, "cannot signal the event loop: %s", strerror(errno));
+}
+
+static void machine__uart_irq(void *ctx, bool level)
+{
+	struct machine *m = ctx;
+	int ret = vm__irq_line(&m->vm, UART_COM1_IRQ, level);
+
+	if (ret)
+		log_err(&m->log, "KVM_IRQ_LINE %d: %s", UART_COM1_IRQ, strerror(-ret));
+}
+
+static int machine__create_devices(struct machine *m, struct acc_err *err)
+{
+	struct uart_backend be = { console__output, &m->console, machine__uart_irq, m };
+	int ret;
+
+	uart__init(&m->com1, &be);
+	ret = bus__register(&m->pio, UART_COM1_BASE, UART_NR_REGS, &uart_bus_ops, &m->com1);
+	if (!ret)
+		ret = sysdev__register(&m->pio, &m->stop_sink);
+	if (!ret)
+		ret = pci__init(&m->pci, &m->stop_sink);
+	if (!ret)
+		ret = pci__register_ports(&m->pci, &m->pio);
+	if (ret)
+		return acc_errf(err, -ret, "cannot register devices: %s", strerror(-ret));
+	if (vm__ignore_port_writes(&m->vm, IO_DELAY_PORT, 1, &m->port80_efd))
+		m->port80_efd = -1; /* only costs exits; the bus ignores the port too */
+	return 0;
+}
+
+static int machine__create_vcpus(struct machine *m, const struct boot_entry *entry,
+				 struct acc_err *err)
+{
+	int ret;
+
+	m->vcpus = calloc(m->cfg.cpus, sizeof(*m->vcpus));
+	if (!m->vcpus)
+		return acc_errf(err, ENOMEM, "out of memory for vCPUs");
+	for (unsigned int i = 0; i < m->cfg.cpus; i++) {
+		ret = vcpu__create(&m->vcpus[i], m->vm.vm_fd, i, &m->vcpu_env, err);
+		if (ret)
+			return ret;
+		m->nr_vcpus++;
+		ret = cpu__init_vcpu(m->vm.kvm_fd, m->vcpus[i].fd, i, m->cfg.cpus,
+				     i == 0 ? entry : NULL, &m->log, err);
+		if (ret) {
+			acc_err_prefix(err, "vCPU %u: ", i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void machine__destroy_vcpus(struct machine *m)
+{
+	for (unsigned int i = 0; i < m->nr_vcpus; i++)
+		vcpu__destroy(&m->vcpus[i]);
+	free(m->vcpus);
+	m->vcpus = NULL;
+	m->nr_vcpus = 0;
+}
+
+static void machine__on_stop(struct event_handler *h, uint32_t events)
+{
+	struct machine *m = h->ctx;
+	uint64_t v;
+
+	if (read(m->stop_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_err(&m->log, "stop eventfd: %s", strerror(errno));
+	atomic_store(&m->stopping, true);
+}
+
+static void machine__on_signal(struct event_handler *h, uint32_t events)
+{
+	struct machine *m = h->ctx;
+	struct signalfd_siginfo si;
+
+	if (read(m->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info(&m->log, "stopping the VM on %s", strsignal((int)si.ssi_signo));
+	machine__request_stop(m, VM_STOP_SIGNAL, (int)si.ssi_signo);
+}
+
+int machine__create(struct machine *m, const struct run_config *cfg, struct acc_err *err)
+{
+	struct boot_entry entry;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->stop_efd = m->sig_fd = m->port80_efd = -1;
+	m->loop.epfd = -1;
+	log__init(&m->log, cfg->name, (enum log_level)cfg->log_level);
+	pthread_mutex_init(&m->stop_lock, NULL);
+	ratelimit__init(&m->guest_rl, 5000, 10);
+	m->stop_sink = (struct stop_sink){ machine__request_stop, m };
+	bus__init(&m->pio);
+	bus__init(&m->mmio);
+
+	ret = vm__create(&m->vm, cfg->mem_size, err);
+	if (ret)
+		goto destroy_buses;
+	if (cfg->cpus > m->vm.max_vcpus) {
+		ret = acc_errf(err, ERANGE, "--cpus: %u is more than KVM's limit of %u", cfg->cpus,
+			       m->vm.max_vcpus);
+		goto destroy_vm;
+	}
+	ret = console__open(&m->console, cfg->console, cfg->console_path, &m->log, err);
+	if (ret)
+		goto destroy_vm;
+	ret = machine__create_devices(m, err);
+	if (ret)
+		goto close_console;
+	ret = loader__load_files(&m->vm.mem, cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus,
+				 &entry, err);
+	if (ret)
+		goto destroy_devices;
+
+	m->vcpu_env = (struct vcpu_env){ &m->pio,      &m->mmio,	  &m->stop_sink,
+					 &m->log,      &m->guest_rl,	  &m->stopping,
+					 m->vm.run_size };
+	ret = machine__create_vcpus(m, &entry, err);
+	if (ret)
+		goto destroy_vcpus;
+	ret = eventloop__init(&m->loop);
+	if (ret) {
+		acc_errf(err, -ret, "epoll: %s", strerror(-ret));
+		goto destroy_vcpus;
+	}
+	m->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->stop_efd < 0) {
+		ret = acc_errf(err, errno, "eventfd: %s", strerror(errno));
+		goto exit_loop;
+	}
+	m->stop_handler = (struct event_handler){ m->stop_efd, machine__on_stop, m };
+	ret = eventloop__add(&m->loop, &m->stop_handler, EPOLLIN);
+	if (ret) {
+		acc_errf(err, -ret, "epoll: %s", strerror(-ret));
+		goto close_stop;
+	}
+	return 0;
+
+close_stop:
+	close(m->stop_efd);
+exit_loop:
+	eventloop__exit(&m->loop);
+destroy_vcpus:
+	machine__destroy_vcpus(m);
+destroy_devices:
+	if (m->port80_efd >= 0)
+		close(m->port80_efd);
+	pci__exit(&m->pci);
+	uart__exit(&m->com1);
+close_console:
+	console__close(&m->console);
+destroy_vm:
+	vm__destroy(&m->vm);
+destroy_buses:
+	bus__exit(&m->mmio);
+	bus__exit(&m->pio);
+	ratelimit__destroy(&m->guest_rl);
+	pthread_mutex_destroy(&m->stop_lock);
+	return ret;
+}
+
+static int machine__start(struct machine *m, sigset_t *old_mask)
+{
+	struct acc_err err;
+	sigset_t stop_sigs, blocked;
+	int ret;
+
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGHUP);
+	sigaddset(&stop_sigs, SIGQUIT);
+	blocked = stop_sigs;
+	/* vCPU threads inherit this mask and unblock only the kick signal. */
+	sigaddset(&blocked, VCPU_KICK_SIGNAL);
+	sigaddset(&blocked, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &blocked, old_mask);
+
+	ret = vcpu__install_kick_handler();
+	if (ret) {
+		log_err(&m->log, "cannot install the vCPU kick handler: %s", strerror(-ret));
+		return ret;
+	}
+	m->sig_fd = signalfd(-1, &stop_sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->sig_fd < 0) {
+		log_err(&m->log, "signalfd: %s", strerror(errno));
+		return -errno;
+	}
+	m->sig_handler = (struct event_handler){ m->sig_fd, machine__on_signal, m };
+	ret = eventloop__add(&m->loop, &m->sig_handler, EPOLLIN);
+	if (!ret)
+		ret = console__attach(&m->console, &m->loop, &m->com1, &m->stop_sink);
+	if (ret) {
+		log_err(&m->log, "event loop: %s", strerror(-ret));
+		return ret;
+	}
+	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
+		ret = vcpu__start(&m->vcpus[i], &err);
+		if (ret) {
+			log_err(&m->log, "%s", err.msg);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int machine__run(struct machine *m)
+{
+	sigset_t old_mask;
+	int ret;
+
+	ret = machine__start(m, &old_mask);
+	if (ret)
+		machine__request_stop(m, VM_STOP_INTERNAL_ERROR, 0);
+	while (!atomic_load(&m->stopping)) {
+		ret = eventloop__run_once(&m->loop, -1);
+		if (ret < 0) {
+			log_err(&m->log, "event loop: %s", strerror(-ret));
+			machine__request_stop(m, VM_STOP_INTERNAL_ERROR, 0);
+			atomic_store(&m->stopping, true);
+		}
+	}
+	for (unsigned int i = 0; i < m->nr_vcpus; i++)
+		vcpu__kick(&m->vcpus[i]);
+	for (unsigned int i = 0; i < m->nr_vcpus; i++)
+		vcpu__join(&m->vcpus[i]);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+
+	switch (m->stop_reason) {
+	case VM_STOP_REBOOT:
+		log_info(&m->log, "the guest asked for a reboot; stopping the VM");
+		break;
+	case VM_STOP_DEBUG_EXIT:
+		log_debug(&m->log, "the guest wrote %d to the debug-exit port", m->stop_code);
+		break;
+	case VM_STOP_POWEROFF:
+		log_debug(&m->log, "the guest powered off");
+		break;
+	default:
+		break;
+	}
+	return stop__exit_status(m->stop_reason, m->stop_code);
+}
+
+void machine__destroy(struct machine *m)
+{
+	if (m->sig_fd >= 0)
+		close(m->sig_fd);
+	close(m->stop_efd);
+	eventloop__exit(&m->loop);
+	machine__destroy_vcpus(m);
+	if (m->port80_efd >= 0)
+		close(m->port80_efd);
+	pci__exit(&m->pci);
+	uart__exit(&m->com1);
+	console__close(&m->console);
+	vm__destroy(&m->vm);
+	bus__exit(&m->mmio);
+	bus__exit(&m->pio);
+	ratelimit__destroy(&m->guest_rl);
+	pthread_mutex_destroy(&m->stop_lock);
+}
