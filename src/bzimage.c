@@ -36,9 +36,10 @@ int bzimage__parse(const uint8_t *buf, size_t len, struct bzimage *bz, struct ac
 		return acc_errf(err, ENOEXEC, "bzImage setup header is truncated");
 	bz->version = (uint16_t)HDR(buf, version);
 	if (bz->version < BZIMAGE_MIN_VERSION)
-		return acc_errf(err, ENOEXEC,
-				"boot protocol %u.%02u is older than 2.12, which the 64-bit entry needs",
-				bz->version >> 8, bz->version & 0xff);
+		return acc_errf(
+			err, ENOEXEC,
+			"boot protocol %u.%02u is older than 2.12, which the 64-bit entry needs",
+			bz->version >> 8, bz->version & 0xff);
 	if (!(HDR(buf, xloadflags) & XLF_KERNEL_64))
 		return acc_errf(err, ENOEXEC, "bzImage has no 64-bit entry point");
 	if (!(HDR(buf, loadflags) & LOADED_HIGH))
@@ -56,15 +57,16 @@ int bzimage__parse(const uint8_t *buf, size_t len, struct bzimage *bz, struct ac
 		setup_sects = 4;
 	setup_len = (size_t)(setup_sects + 1) * 512;
 	if (setup_len >= len)
-		return acc_errf(err, ENOEXEC, "bzImage is truncated: no kernel after %zu setup bytes",
-				setup_len);
+		return acc_errf(err, ENOEXEC,
+				"bzImage is truncated: no kernel after %zu setup bytes", setup_len);
 	bz->payload = buf + setup_len;
 	bz->payload_len = len - setup_len;
 	syssize_bytes = (size_t)HDR(buf, syssize) * 16;
 	if (syssize_bytes > bz->payload_len)
-		return acc_errf(err, ENOEXEC,
-				"bzImage is truncated: header declares %zu kernel bytes, file has %zu",
-				syssize_bytes, bz->payload_len);
+		return acc_errf(
+			err, ENOEXEC,
+			"bzImage is truncated: header declares %zu kernel bytes, file has %zu",
+			syssize_bytes, bz->payload_len);
 	if (bz->payload_len <= BZIMAGE_ENTRY64)
 		return acc_errf(err, ENOEXEC, "bzImage kernel is too short for its 64-bit entry");
 

@@ -71,7 +71,7 @@ struct opt_desc {
 };
 
 static const struct opt_desc run_opts[] = {
-	{ "kernel", OPT_KERNEL, true }, { "initrd", OPT_INITRD, true },
+	{ "kernel", OPT_KERNEL, true },	  { "initrd", OPT_INITRD, true },
 	{ "cmdline", OPT_CMDLINE, true }, { "memory", OPT_MEMORY, true },
 	{ "cpus", OPT_CPUS, true },	  { "console", OPT_CONSOLE, true },
 	{ "name", OPT_NAME, true },	  { "log-level", OPT_LOG_LEVEL, true },
@@ -99,8 +99,7 @@ static int parse_console(const char *v, struct run_config *cfg, struct acc_err *
 		cfg->console = CONSOLE_FILE;
 		cfg->console_path = v + 5;
 	} else {
-		return acc_errf(err, EINVAL,
-				"--console: '%s' is not stdio, file=PATH or none", v);
+		return acc_errf(err, EINVAL, "--console: '%s' is not stdio, file=PATH or none", v);
 	}
 	return 0;
 }
@@ -243,7 +242,8 @@ int cli__parse_run(int argc, char *const argv[], const struct host_limits *limit
 			else if (i + 1 < argc)
 				value = argv[++i];
 			else
-				return acc_errf(err, EINVAL, "option '--%s' needs a value", o->name);
+				return acc_errf(err, EINVAL, "option '--%s' needs a value",
+						o->name);
 		} else if (eq) {
 			return acc_errf(err, EINVAL, "option '--%s' takes no value", o->name);
 		}

@@ -71,8 +71,7 @@ int console__open(struct console *c, enum console_mode mode, const char *path,
 	case CONSOLE_FILE:
 		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c->out_fd < 0)
-			return acc_errf(err, errno, "console file '%s': %s", path,
-					strerror(errno));
+			return acc_errf(err, errno, "console file '%s': %s", path, strerror(errno));
 		c->owns_out_fd = true;
 		return 0;
 	case CONSOLE_STDIO:

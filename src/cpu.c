@@ -7,32 +7,32 @@
 #include "accord/cpu.h"
 #include "accord/layout.h"
 
-#define X86_CR0_PE   0x1ull
-#define X86_CR0_ET   0x10ull
-#define X86_CR0_NE   0x20ull
-#define X86_CR0_PG   0x80000000ull
-#define X86_CR4_PAE  0x20ull
-#define EFER_LME     0x100ull
-#define EFER_LMA     0x400ull
-#define PTE_PRESENT  0x1ull
-#define PTE_RW	     0x2ull
-#define PTE_PS	     0x80ull
+#define X86_CR0_PE  0x1ull
+#define X86_CR0_ET  0x10ull
+#define X86_CR0_NE  0x20ull
+#define X86_CR0_PG  0x80000000ull
+#define X86_CR4_PAE 0x20ull
+#define EFER_LME    0x100ull
+#define EFER_LMA    0x400ull
+#define PTE_PRESENT 0x1ull
+#define PTE_RW	    0x2ull
+#define PTE_PS	    0x80ull
 
-#define MSR_IA32_SYSENTER_CS  0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE  0x1a0
-#define MSR_STAR	      0xc0000081
-#define MSR_LSTAR	      0xc0000082
-#define MSR_CSTAR	      0xc0000083
-#define MSR_SYSCALL_MASK      0xc0000084
-#define MSR_KERNEL_GS_BASE    0xc0000102
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MISC_ENABLE_FAST_STRING 0x1ull
 
-#define APIC_LVT0	  0x350
-#define APIC_LVT1	  0x360
-#define APIC_MODE_NMI	  0x4
-#define APIC_MODE_EXTINT  0x7
+#define APIC_LVT0	 0x350
+#define APIC_LVT1	 0x360
+#define APIC_MODE_NMI	 0x4
+#define APIC_MODE_EXTINT 0x7
 
 /* Flat 4 GiB descriptors: long-mode code, 32-bit code, data, busy TSS. */
 #define GDT_CODE64 0x00af9b000000ffffull
@@ -209,9 +209,9 @@ static int cpu__set_cpuid(int kvm_fd, int vcpu_fd, unsigned int id, unsigned int
 		nent *= 2;
 	}
 	cpu__cpuid_fixup(cpuid, id, ncpus);
-	ret = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) ? acc_errf(err, errno, "KVM_SET_CPUID2: %s",
-							       strerror(errno))
-						    : 0;
+	ret = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid)
+		      ? acc_errf(err, errno, "KVM_SET_CPUID2: %s", strerror(errno))
+		      : 0;
 	free(cpuid);
 	return ret;
 }
@@ -222,10 +222,14 @@ static void cpu__set_msrs(int vcpu_fd, const struct acc_log *log)
 		uint32_t index;
 		uint64_t data;
 	} boot_msrs[] = {
-		{ MSR_IA32_SYSENTER_CS, 0 }, { MSR_IA32_SYSENTER_ESP, 0 },
-		{ MSR_IA32_SYSENTER_EIP, 0 }, { MSR_STAR, 0 },
-		{ MSR_LSTAR, 0 },	      { MSR_CSTAR, 0 },
-		{ MSR_SYSCALL_MASK, 0 },      { MSR_KERNEL_GS_BASE, 0 },
+		{ MSR_IA32_SYSENTER_CS, 0 },
+		{ MSR_IA32_SYSENTER_ESP, 0 },
+		{ MSR_IA32_SYSENTER_EIP, 0 },
+		{ MSR_STAR, 0 },
+		{ MSR_LSTAR, 0 },
+		{ MSR_CSTAR, 0 },
+		{ MSR_SYSCALL_MASK, 0 },
+		{ MSR_KERNEL_GS_BASE, 0 },
 		{ MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
 	};
 	enum { NR = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };

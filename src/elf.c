@@ -45,7 +45,8 @@ static int elf__scan_notes(const uint8_t *buf, const Elf64_Phdr *ph, struct elf_
 			uint64_t entry = 0;
 
 			if (nh.n_descsz != 4 && nh.n_descsz != 8)
-				return acc_errf(err, EINVAL, "PVH entry note has %u bytes, not 4 or 8",
+				return acc_errf(err, EINVAL,
+						"PVH entry note has %u bytes, not 4 or 8",
 						nh.n_descsz);
 			memcpy(&entry, buf + desc_off, nh.n_descsz);
 			if (entry > UINT32_MAX)
@@ -141,10 +142,11 @@ int elf__load(const uint8_t *buf, const struct elf_kernel *k, const struct guest
 					(unsigned long long)s->paddr);
 		dst = guest_mem__ptr(m, s->paddr, s->memsz);
 		if (!dst)
-			return acc_errf(err, ENOMEM,
-					"segment at 0x%llx-0x%llx is outside guest RAM (more --memory?)",
-					(unsigned long long)s->paddr,
-					(unsigned long long)(s->paddr + s->memsz));
+			return acc_errf(
+				err, ENOMEM,
+				"segment at 0x%llx-0x%llx is outside guest RAM (more --memory?)",
+				(unsigned long long)s->paddr,
+				(unsigned long long)(s->paddr + s->memsz));
 		memcpy(dst, buf + s->offset, s->filesz);
 		memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}

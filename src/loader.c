@@ -20,13 +20,13 @@
 #define LEGACY_CMDLINE_SIZE 255
 
 struct kernel_placement {
-	uint64_t end;		/* first byte above the kernel */
-	uint64_t initrd_max;	/* highest address + 1 the initrd may use */
-	uint64_t cmdline_max;	/* longest command line the kernel takes */
+	uint64_t end;	      /* first byte above the kernel */
+	uint64_t initrd_max;  /* highest address + 1 the initrd may use */
+	uint64_t cmdline_max; /* longest command line the kernel takes */
 };
 
-static int load_bzimage(const struct guest_mem *m, const struct boot_image *img,
-			struct bzimage *bz, struct kernel_placement *kp, struct acc_err *err)
+static int load_bzimage(const struct guest_mem *m, const struct boot_image *img, struct bzimage *bz,
+			struct kernel_placement *kp, struct acc_err *err)
 {
 	int ret;
 
@@ -35,7 +35,8 @@ static int load_bzimage(const struct guest_mem *m, const struct boot_image *img,
 		return ret;
 	kp->end = bzimage__mem_end(bz);
 	if (kp->end > guest_mem__low_end(m))
-		return acc_errf(err, ENOMEM, "the kernel needs %llu MiB of RAM to decompress (more --memory)",
+		return acc_errf(err, ENOMEM,
+				"the kernel needs %llu MiB of RAM to decompress (more --memory)",
 				(unsigned long long)((kp->end + (1 << 20) - 1) >> 20));
 	if (guest_mem__write(m, bz->load_addr, bz->payload, bz->payload_len))
 		return acc_errf(err, EFAULT, "kernel does not fit in guest RAM");
@@ -44,8 +45,8 @@ static int load_bzimage(const struct guest_mem *m, const struct boot_image *img,
 	return 0;
 }
 
-static int load_elf(const struct guest_mem *m, const struct boot_image *img,
-		    struct elf_kernel *k, struct kernel_placement *kp, struct acc_err *err)
+static int load_elf(const struct guest_mem *m, const struct boot_image *img, struct elf_kernel *k,
+		    struct kernel_placement *kp, struct acc_err *err)
 {
 	int ret;
 
@@ -74,7 +75,8 @@ static int place_initrd(const struct guest_mem *m, const struct boot_image *img,
 	top &= ~(PAGE_SIZE - 1);
 	if (img->initrd_len > top || (addr = (top - img->initrd_len) & ~(PAGE_SIZE - 1)) < kp->end)
 		return acc_errf(err, ENOMEM,
-				"initrd of %zu KiB does not fit between the kernel and the top of RAM (more --memory)",
+				"initrd of %zu KiB does not fit between the kernel and the top of "
+				"RAM (more --memory)",
 				img->initrd_len >> 10);
 	if (guest_mem__write(m, addr, img->initrd, img->initrd_len))
 		return acc_errf(err, EFAULT, "initrd does not fit in guest RAM");
@@ -124,7 +126,8 @@ int loader__load_image(const struct guest_mem *m, const struct boot_image *img,
 		return ret;
 
 	if (cmdline_len > kp.cmdline_max || cmdline_len >= LAYOUT_CMDLINE_MAX)
-		return acc_errf(err, E2BIG, "command line of %zu bytes exceeds the kernel's limit of %llu",
+		return acc_errf(err, E2BIG,
+				"command line of %zu bytes exceeds the kernel's limit of %llu",
 				cmdline_len, (unsigned long long)kp.cmdline_max);
 	if (guest_mem__write(m, LAYOUT_CMDLINE, cmdline, cmdline_len + 1))
 		return acc_errf(err, EFAULT, "no room for the command line");
@@ -168,8 +171,7 @@ struct mapped_file {
 	size_t len;
 };
 
-static int map_file(const char *what, const char *path, struct mapped_file *f,
-		    struct acc_err *err)
+static int map_file(const char *what, const char *path, struct mapped_file *f, struct acc_err *err)
 {
 	struct stat st;
 	void *p;
@@ -209,9 +211,9 @@ static void unmap_file(struct mapped_file *f)
 		munmap((void *)f->data, f->len);
 }
 
-int loader__load_files(const struct guest_mem *m, const char *kernel_path,
-		       const char *initrd_path, const char *cmdline, unsigned int ncpus,
-		       struct boot_entry *entry, struct acc_err *err)
+int loader__load_files(const struct guest_mem *m, const char *kernel_path, const char *initrd_path,
+		       const char *cmdline, unsigned int ncpus, struct boot_entry *entry,
+		       struct acc_err *err)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
 	struct boot_image img;
@@ -225,8 +227,9 @@ int loader__load_files(const struct guest_mem *m, const char *kernel_path,
 		if (ret)
 			goto unmap_kernel;
 	}
-	img = (struct boot_image){ kernel.data, kernel.len, initrd.data, initrd.len, cmdline,
-				   ncpus };
+	img =
+		(struct boot_image){ kernel.data, kernel.len, initrd.data,
+				     initrd.len,  cmdline,    ncpus };
 	ret = loader__load_image(m, &img, entry, err);
 	if (ret)
 		acc_err_prefix(err, "kernel '%s': ", kernel_path);

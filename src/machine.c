@@ -27,6 +27,8 @@ static void machine__request_stop(void *ctx, enum vm_stop_reason reason, int cod
 		m->stop_code = code;
 	}
 	pthread_mutex_unlock(&m->stop_lock);
+	/* The requesting vCPU must not run the guest again, not even briefly. */
+	atomic_store(&m->stopping, true);
 	if (first && write(m->stop_efd, &one, sizeof(one)) < 0)
 		log_err(&m->log, "cannot signal the event loop: %s", strerror(errno));
 }
@@ -148,9 +150,8 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	if (ret)
 		goto destroy_devices;
 
-	m->vcpu_env = (struct vcpu_env){ &m->pio,      &m->mmio,	  &m->stop_sink,
-					 &m->log,      &m->guest_rl,	  &m->stopping,
-					 m->vm.run_size };
+	m->vcpu_env = (struct vcpu_env){ &m->pio,      &m->mmio,     &m->stop_sink, &m->log,
+					 &m->guest_rl, &m->stopping, m->vm.run_size };
 	ret = machine__create_vcpus(m, &entry, err);
 	if (ret)
 		goto destroy_vcpus;

@@ -45,8 +45,8 @@ long mptable__write(void *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 		cpu->apic_id = (uint8_t)i;
 		cpu->apic_ver = MP_APIC_VERSION;
 		cpu->flags = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0);
-		cpu->signature = 0x600;	  /* family 6 */
-		cpu->features = 0x201;	  /* FPU, APIC */
+		cpu->signature = 0x600; /* family 6 */
+		cpu->features = 0x201;	/* FPU, APIC */
 		p += sizeof(*cpu);
 	}
 

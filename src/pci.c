@@ -20,8 +20,8 @@ static uint32_t get_le(const uint8_t *p, unsigned int len)
 	return v;
 }
 
-void pci__device_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
-		      uint32_t class_code, uint8_t revision)
+void pci__device_init(struct pci_device *dev, uint16_t vendor, uint16_t device, uint32_t class_code,
+		      uint8_t revision)
 {
 	memset(dev->cfg, 0, sizeof(dev->cfg));
 	memset(dev->wmask, 0, sizeof(dev->wmask));
@@ -105,8 +105,8 @@ uint32_t pci__config_read(struct pci_bus *pci, uint32_t address, unsigned int of
 	return v;
 }
 
-void pci__config_write(struct pci_bus *pci, uint32_t address, unsigned int offset,
-		       unsigned int len, uint32_t val)
+void pci__config_write(struct pci_bus *pci, uint32_t address, unsigned int offset, unsigned int len,
+		       uint32_t val)
 {
 	unsigned int reg = (address & 0xfc) + offset;
 	struct pci_device *dev;

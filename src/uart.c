@@ -114,7 +114,7 @@ static uint8_t uart__read_locked(struct uart *u, unsigned int reg)
 		break;
 	case UART_LSR:
 		v = u->lsr;
-		u->lsr &= (uint8_t)~(UART_LSR_OE | UART_LSR_BI);
+		u->lsr &= (uint8_t) ~(UART_LSR_OE | UART_LSR_BI);
 		break;
 	case UART_MSR:
 		if (u->mcr & UART_MCR_LOOP)
@@ -173,8 +173,7 @@ static void uart__write_locked(struct uart *u, unsigned int reg, uint8_t val)
 			break;
 		}
 		/* Enabling the THR interrupt with THR empty raises it at once. */
-		if (!(u->ier & UART_IER_THRI) && (val & UART_IER_THRI) &&
-		    (u->lsr & UART_LSR_THRE))
+		if (!(u->ier & UART_IER_THRI) && (val & UART_IER_THRI) && (u->lsr & UART_LSR_THRE))
 			u->thr_ipending = true;
 		u->ier = val & 0x0f;
 		break;

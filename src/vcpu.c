@@ -139,8 +139,7 @@ bool vcpu__handle_exit(struct vcpu *vcpu, const struct vcpu_exit *exit)
 		} else if (exit->system_event.type == KVM_SYSTEM_EVENT_RESET) {
 			vcpu__stop(vcpu, VM_STOP_REBOOT, 0);
 		} else {
-			log_err(log, "vCPU %u: system event %u", vcpu->id,
-				exit->system_event.type);
+			log_err(log, "vCPU %u: system event %u", vcpu->id, exit->system_event.type);
 			vcpu__stop(vcpu, VM_STOP_KVM_ERROR, 0);
 		}
 		return false;

@@ -17,13 +17,15 @@ int vm__open_kvm(const char *path, int *kvm_fd, struct acc_err *err)
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return acc_errf(err, ENOENT,
-					"%s does not exist: is KVM enabled (kvm_intel/kvm_amd loaded)?",
-					path);
+			return acc_errf(
+				err, ENOENT,
+				"%s does not exist: is KVM enabled (kvm_intel/kvm_amd loaded)?",
+				path);
 		if (errno == EACCES || errno == EPERM)
-			return acc_errf(err, errno,
-					"no permission to open %s: run as root or join the kvm group",
-					path);
+			return acc_errf(
+				err, errno,
+				"no permission to open %s: run as root or join the kvm group",
+				path);
 		return acc_errf(err, errno, "cannot open %s: %s", path, strerror(errno));
 	}
 	version = ioctl(fd, KVM_GET_API_VERSION, 0);
@@ -57,8 +59,8 @@ static int vm__check_caps(int kvm_fd, struct acc_err *err)
 	return 0;
 }
 
-static int vm__set_memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
-			   void *host, struct acc_err *err)
+static int vm__set_memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+			   struct acc_err *err)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = slot,

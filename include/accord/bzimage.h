@@ -9,9 +9,9 @@
 
 #include "accord/error.h"
 
-#define BZIMAGE_MIN_VERSION  0x020c /* 2.12: xloadflags and the 64-bit entry */
-#define BZIMAGE_ENTRY64	     0x200  /* startup_64 is 512 bytes into the payload */
-#define BZIMAGE_LOAD_ADDR    0x100000ull
+#define BZIMAGE_MIN_VERSION 0x020c /* 2.12: xloadflags and the 64-bit entry */
+#define BZIMAGE_ENTRY64	    0x200  /* startup_64 is 512 bytes into the payload */
+#define BZIMAGE_LOAD_ADDR   0x100000ull
 
 struct bzimage {
 	const uint8_t *hdr; /* the setup header, at file offset 0x1f1 */

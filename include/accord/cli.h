@@ -39,9 +39,9 @@ struct host_limits {
 #define RUN_DEFAULT_MEM_SIZE (128ull << 20)
 #define RUN_MIN_MEM_SIZE     (8ull << 20)
 #define RUN_MAX_MEM_SIZE     (1ull << 40)
-#define RUN_MEM_ALIGN        (1ull << 20)
-#define RUN_MAX_CMDLINE      4095
-#define RUN_MAX_NAME         63
+#define RUN_MEM_ALIGN	     (1ull << 20)
+#define RUN_MAX_CMDLINE	     4095
+#define RUN_MAX_NAME	     63
 /* xAPIC ids are 8 bits, 0xff is broadcast, and the IOAPIC takes one id. */
 #define RUN_MAX_CPUS 254
 

@@ -27,8 +27,8 @@ int loader__load_image(const struct guest_mem *m, const struct boot_image *img,
 		       struct boot_entry *entry, struct acc_err *err);
 
 /* The same from files; messages name the file ("kernel 'x': ..."). */
-int loader__load_files(const struct guest_mem *m, const char *kernel_path,
-		       const char *initrd_path, const char *cmdline, unsigned int ncpus,
-		       struct boot_entry *entry, struct acc_err *err);
+int loader__load_files(const struct guest_mem *m, const char *kernel_path, const char *initrd_path,
+		       const char *cmdline, unsigned int ncpus, struct boot_entry *entry,
+		       struct acc_err *err);
 
 #endif

@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MP_FLOATING_SIG "_MP_"
-#define MP_CONFIG_SIG	"PCMP"
-#define MP_APIC_VERSION 0x14
+#define MP_FLOATING_SIG	  "_MP_"
+#define MP_CONFIG_SIG	  "PCMP"
+#define MP_APIC_VERSION	  0x14
 #define MP_IOAPIC_VERSION 0x11
-#define MP_ISA_IRQS	16
+#define MP_ISA_IRQS	  16
 
 enum mp_entry_type {
 	MP_PROCESSOR = 0,

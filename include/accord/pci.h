@@ -19,21 +19,21 @@
 #define PCI_CFG_SIZE	    256
 #define PCI_SLOTS	    32
 
-#define PCI_VENDOR_ID	    0x00
-#define PCI_DEVICE_ID	    0x02
-#define PCI_COMMAND	    0x04
-#define PCI_STATUS	    0x06
-#define PCI_CLASS_REVISION  0x08
-#define PCI_HEADER_TYPE	    0x0e
-#define PCI_BAR0	    0x10
+#define PCI_VENDOR_ID		0x00
+#define PCI_DEVICE_ID		0x02
+#define PCI_COMMAND		0x04
+#define PCI_STATUS		0x06
+#define PCI_CLASS_REVISION	0x08
+#define PCI_HEADER_TYPE		0x0e
+#define PCI_BAR0		0x10
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
-#define PCI_SUBSYSTEM_ID    0x2e
-#define PCI_INTERRUPT_LINE  0x3c
-#define PCI_INTERRUPT_PIN   0x3d
+#define PCI_SUBSYSTEM_ID	0x2e
+#define PCI_INTERRUPT_LINE	0x3c
+#define PCI_INTERRUPT_PIN	0x3d
 
-#define PCI_COMMAND_IO	   0x1
-#define PCI_COMMAND_MEMORY 0x2
-#define PCI_COMMAND_MASTER 0x4
+#define PCI_COMMAND_IO		 0x1
+#define PCI_COMMAND_MEMORY	 0x2
+#define PCI_COMMAND_MASTER	 0x4
 #define PCI_COMMAND_INTX_DISABLE 0x400
 
 #define PCI_CLASS_BRIDGE_HOST 0x060000
@@ -70,13 +70,13 @@ void pci__exit(struct pci_bus *pci);
 int pci__register_ports(struct pci_bus *pci, struct bus *pio);
 /* Put @dev in @slot, or the first free slot when @slot < 0; returns the slot. */
 int pci__add_device(struct pci_bus *pci, struct pci_device *dev, int slot);
-void pci__device_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
-		      uint32_t class_code, uint8_t revision);
+void pci__device_init(struct pci_device *dev, uint16_t vendor, uint16_t device, uint32_t class_code,
+		      uint8_t revision);
 
 uint32_t pci__config_read(struct pci_bus *pci, uint32_t address, unsigned int offset,
 			  unsigned int len);
-void pci__config_write(struct pci_bus *pci, uint32_t address, unsigned int offset,
-		       unsigned int len, uint32_t val);
+void pci__config_write(struct pci_bus *pci, uint32_t address, unsigned int offset, unsigned int len,
+		       uint32_t val);
 
 static inline uint32_t pci__address(unsigned int bus, unsigned int dev, unsigned int fn,
 				    unsigned int reg)

@@ -5,7 +5,7 @@
 
 enum vm_stop_reason {
 	VM_STOP_NONE,
-	VM_STOP_DEBUG_EXIT,	/* code: the value the guest wrote */
+	VM_STOP_DEBUG_EXIT, /* code: the value the guest wrote */
 	VM_STOP_POWEROFF,
 	VM_STOP_REBOOT,
 	VM_STOP_TRIPLE_FAULT,

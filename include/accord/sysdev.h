@@ -18,7 +18,7 @@
 #define PM1A_CNT_LEN	2
 #define PM1_CNT_SLP_EN	(1u << 13)
 /* Reset control register inside the 0xcf8 PCI address dword (PIIX, ICH). */
-#define RESET_CTL_PORT	0xcf9
+#define RESET_CTL_PORT	  0xcf9
 #define RESET_CTL_RST_CPU 0x04
 
 extern const struct bus_ops debug_exit_bus_ops;

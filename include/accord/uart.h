@@ -48,10 +48,18 @@ extern const struct bus_ops uart_bus_ops;
 
 /* Register offsets and bits used by the device and its tests. */
 enum {
-	UART_RBR = 0, UART_THR = 0, UART_DLL = 0,
-	UART_IER = 1, UART_DLM = 1,
-	UART_IIR = 2, UART_FCR = 2,
-	UART_LCR = 3, UART_MCR = 4, UART_LSR = 5, UART_MSR = 6, UART_SCR = 7,
+	UART_RBR = 0,
+	UART_THR = 0,
+	UART_DLL = 0,
+	UART_IER = 1,
+	UART_DLM = 1,
+	UART_IIR = 2,
+	UART_FCR = 2,
+	UART_LCR = 3,
+	UART_MCR = 4,
+	UART_LSR = 5,
+	UART_MSR = 6,
+	UART_SCR = 7,
 };
 
 #define UART_IER_RDI  0x01
@@ -60,13 +68,13 @@ enum {
 #define UART_IER_MSI  0x08
 
 #define UART_IIR_NO_INT 0x01
-#define UART_IIR_MSI    0x00
-#define UART_IIR_THRI   0x02
-#define UART_IIR_RDI    0x04
-#define UART_IIR_RLSI   0x06
-#define UART_IIR_FIFO   0xc0
+#define UART_IIR_MSI	0x00
+#define UART_IIR_THRI	0x02
+#define UART_IIR_RDI	0x04
+#define UART_IIR_RLSI	0x06
+#define UART_IIR_FIFO	0xc0
 
-#define UART_FCR_ENABLE   0x01
+#define UART_FCR_ENABLE	  0x01
 #define UART_FCR_CLEAR_RX 0x02
 #define UART_FCR_CLEAR_TX 0x04
 

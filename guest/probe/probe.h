@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The probe guest: a freestanding x86-64 program that checks what a VMM
+ * presents to it (memory map, MP table, APs, LAPIC, PCI) and reports on
+ * COM1, then leaves through the debug-exit port. See README.md.
+ */
+#ifndef PROBE_H
+#define PROBE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the image is linked and loaded (identity mapped). */
+#define PROBE_LOAD_ADDR 0x100000UL
+
+/* How the probe was entered (set by start.S, see boot_entry). */
+#define ENTRY_PVH     0
+#define ENTRY_LINUX64 1
+#define ENTRY_LINUX32 2
+
+/* Standard PC devices the probe talks to. */
+#define COM1_BASE	0x3f8
+#define DEBUG_EXIT_PORT 0xf4
+#define I8042_CMD_PORT	0x64
+#define RESET_CTL_PORT	0xcf9
+#define PM1A_CNT_PORT	0x604
+#define PCI_CONFIG_ADDR 0xcf8
+#define PCI_CONFIG_DATA 0xcfc
+#define LAPIC_BASE	0xfee00000UL
+
+/* Exit statuses written to the debug-exit port. */
+#define EXIT_PASS      0
+#define EXIT_FAIL      2
+#define EXIT_EXCEPTION 3
+#define EXIT_ACTION    4 /* a reboot/poweroff action did not take effect */
+
+/* e820 / PVH memory map types. */
+#define E820_RAM      1
+#define E820_RESERVED 2
+
+#define MEM_MAX	    128
+#define CMDLINE_MAX 2048
+
+struct memrange {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+};
+
+/* What the loader told us, copied out of its structures. */
+struct bootinfo {
+	int entry;
+	uint64_t ptr;  /* hvm_start_info or boot_params */
+	bool ptr_ok;   /* PVH magic matched / boot_params pointer present */
+	char desc[80]; /* one line about the boot structure */
+	char cmdline[CMDLINE_MAX];
+	unsigned int nr_mem;
+	bool mem_truncated;
+	struct memrange mem[MEM_MAX];
+};
+
+enum action {
+	ACTION_EXIT,
+	ACTION_EXIT_STATUS,
+	ACTION_EXCEPTION,
+	ACTION_TRIPLE_FAULT,
+	ACTION_REBOOT,
+	ACTION_POWEROFF,
+};
+
+struct options {
+	bool smp, pci, mptable;
+	bool has_expect_mem, has_expect_cpus;
+	uint64_t expect_mem;
+	unsigned int expect_cpus;
+	enum action action;
+	unsigned int exit_status;
+	unsigned int nr_known;
+	char bad[64]; /* first malformed option, empty if none */
+};
+
+#define MP_MAX_CPUS 256
+
+struct mpinfo {
+	bool found; /* a valid floating pointer and configuration table */
+	uint32_t lapic_addr;
+	unsigned int nr_cpus; /* enabled processor entries */
+	uint8_t cpu_apic[MP_MAX_CPUS];
+	bool cpu_bsp[MP_MAX_CPUS];
+	unsigned int nr_bsp;
+	bool dup_apic;
+	int bsp_apic; /* -1 when there is no BSP entry */
+	unsigned int nr_ioapic;
+	uint8_t ioapic_id;
+	uint32_t ioapic_addr;
+};
+
+/* Port and memory access. */
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* A pointer to physical (identity-mapped) memory. The empty asm hides the
+ * constant from the compiler, which would flag low addresses as NULL+n. */
+static inline void *phys(uint64_t addr)
+{
+	__asm__("" : "+r"(addr));
+	return (void *)(uintptr_t)addr;
+}
+
+static inline uint32_t mmio_read32(uint64_t addr)
+{
+	return *(volatile uint32_t *)phys(addr);
+}
+
+static inline void mmio_write32(uint64_t addr, uint32_t v)
+{
+	*(volatile uint32_t *)phys(addr) = v;
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+static inline __attribute__((noreturn)) void halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+/* Linker symbols (probe.ld) and start.S data. */
+extern char __image_start[], __image_end[];
+extern uint32_t boot_entry;
+extern uint64_t boot_ptr;
+
+/* lib.c */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strlcpy(char *d, const char *s, size_t size);
+bool parse_u64(const char *s, size_t len, uint64_t *out, bool allow_suffix);
+void delay_cycles(uint64_t cycles);
+
+/* uart.c */
+void uart_init(void);
+void uart_putc(char c);
+void uart_flush(void);
+
+/* fmt.c */
+void probe_vprintf(const char *fmt, va_list ap);
+void probe_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_start(void);
+void pr_end(void);
+void probe_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void pr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* main.c */
+void check(const char *name, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* trap.c */
+void trap_init(void);
+
+/* action.c */
+__attribute__((noreturn)) void probe_exit(unsigned int status);
+__attribute__((noreturn)) void action_run(const struct options *opt, unsigned int status);
+
+/* paging.c */
+bool paging_map(uint64_t addr, uint64_t len, bool uncached);
+
+/* bootinfo.c */
+void bootinfo_parse(struct bootinfo *bi);
+void options_parse(const char *cmdline, struct options *opt);
+const char *entry_name(int entry);
+const char *memtype_name(uint32_t type);
+
+/* memcheck.c */
+bool mem_is_ram(const struct bootinfo *bi, uint64_t addr, uint64_t len);
+void memcheck_run(const struct bootinfo *bi, const struct options *opt);
+
+/* mptable.c */
+void mptable_run(const struct options *opt, struct mpinfo *mp);
+
+/* smp.c */
+void lapic_check(const struct mpinfo *mp);
+void smp_run(const struct bootinfo *bi, const struct mpinfo *mp);
+
+/* pci.c */
+void pci_run(void);
+
+#endif /* PROBE_H */

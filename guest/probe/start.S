@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Entry points, GDT, boot page tables, exception stubs and the AP trampoline.
+ *
+ * The image is linked and loaded at 0x100000 and runs identity mapped.
+ *   0x100000  linux32_entry: 32-bit boot protocol (code32_start), ESI = boot_params
+ *   pvh_entry                PVH (Xen PHYS32_ENTRY note), EBX = hvm_start_info
+ *   0x100200  linux64_entry: 64-bit boot protocol and ELF e_entry, RSI = boot_params
+ * The 32-bit entries build long mode on the tables below; the 64-bit entry
+ * switches to them at once, since a loader may map less than the probe needs.
+ */
+
+#define KERNEL_CS 0x08 /* 64-bit code */
+#define KERNEL_DS 0x10 /* flat data */
+
+#define ENTRY_PVH     0
+#define ENTRY_LINUX64 1
+#define ENTRY_LINUX32 2
+
+#define CR0_PE    (1 << 0)
+#define CR0_PG    (1 << 31)
+#define CR4_PAE   (1 << 5)
+#define MSR_EFER  0xc0000080
+#define EFER_LME  (1 << 8)
+
+#define PTE_P  0x001
+#define PTE_W  0x002
+#define PTE_PS 0x080
+
+#define STACK_SIZE 16384
+
+	.code32
+	.section .text.head, "ax"
+	.globl linux32_entry
+linux32_entry:
+	cli
+	cld
+	movl	$ENTRY_LINUX32, boot_entry
+	movl	%esi, boot_ptr
+	jmp	common32
+
+	.globl pvh_entry
+pvh_entry:
+	cli
+	cld
+	movl	$ENTRY_PVH, boot_entry
+	movl	%ebx, boot_ptr
+
+common32:
+	lgdt	gdt_desc		/* 32-bit lgdt reads limit and low base */
+	movl	$KERNEL_DS, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %ss
+	movl	%eax, %fs
+	movl	%eax, %gs
+	movl	$stack_top, %esp
+
+	movl	%cr4, %eax
+	orl	$CR4_PAE, %eax
+	movl	%eax, %cr4
+	movl	$pml4, %eax
+	movl	%eax, %cr3
+	movl	$MSR_EFER, %ecx
+	rdmsr
+	orl	$EFER_LME, %eax
+	wrmsr
+	movl	%cr0, %eax
+	orl	$(CR0_PG | CR0_PE), %eax
+	movl	%eax, %cr0
+	ljmpl	$KERNEL_CS, $common64
+
+	.org	0x200
+	.code64
+	.globl linux64_entry
+linux64_entry:
+	cli
+	cld
+	movl	$ENTRY_LINUX64, boot_entry(%rip)
+	movq	%rsi, boot_ptr(%rip)
+	lgdt	gdt_desc(%rip)
+	leaq	pml4(%rip), %rax
+	movq	%rax, %cr3
+	movl	$KERNEL_DS, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %ss
+	leaq	stack_top(%rip), %rsp
+	pushq	$KERNEL_CS
+	leaq	common64(%rip), %rax
+	pushq	%rax
+	lretq
+
+common64:
+	movl	$KERNEL_DS, %eax
+	movl	%eax, %fs
+	movl	%eax, %gs
+	leaq	stack_top(%rip), %rsp
+	/* Zero .bss (small; the stack and page pool live in .noinit). */
+	leaq	__bss_start(%rip), %rdi
+	leaq	__bss_end(%rip), %rcx
+	subq	%rdi, %rcx
+	shrq	$3, %rcx
+	xorl	%eax, %eax
+	rep stosq
+	call	probe_main
+1:	cli
+	hlt
+	jmp	1b
+
+/* Exception stubs: 16 bytes each, so stub v is at isr_stubs + 16 * v. */
+	.text
+	.p2align 4
+	.globl isr_stubs
+isr_stubs:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.p2align 4
+	.if (\v == 8) || (\v == 10) || (\v == 11) || (\v == 12) || (\v == 13) || (\v == 14) || (\v == 17) || (\v == 21) || (\v == 29) || (\v == 30)
+	.else
+	pushq	$0			/* no error code: push a dummy */
+	.endif
+	pushq	$\v
+	jmp	isr_common
+	.endr
+
+isr_common:
+	movq	%rsp, %rdi		/* struct trap_frame */
+	andq	$-16, %rsp
+	call	trap_handler
+1:	cli
+	hlt
+	jmp	1b
+
+/*
+ * AP trampoline, copied to a page below 1 MiB and started there by SIPI in
+ * real mode (CS = page >> 4, IP = 0). It counts itself in and halts.
+ */
+	.section .rodata
+	.code16
+	.globl ap_tramp_start, ap_tramp_counter, ap_tramp_end
+ap_tramp_start:
+	cli
+	movw	%cs, %ax
+	movw	%ax, %ds
+	lock incl (ap_tramp_counter - ap_tramp_start)
+1:	hlt
+	jmp	1b
+	.p2align 2
+ap_tramp_counter:
+	.long	0
+ap_tramp_end:
+	.code64
+
+/* PVH entry note. QEMU reads the descriptor of a 64-bit ELF as 8 bytes, so an
+ * empty note follows to keep the upper half zero. */
+	.section .note.Xen, "a", @note
+	.p2align 2
+	.long	4			/* namesz */
+	.long	4			/* descsz */
+	.long	18			/* XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz	"Xen"
+	.long	pvh_entry
+	.long	0, 0, 0			/* empty note: namesz, descsz, type */
+
+	.data
+	.globl boot_entry, boot_ptr
+	.p2align 3
+boot_ptr:
+	.quad	0
+boot_entry:
+	.long	0
+
+	.p2align 4
+gdt:
+	.quad	0
+	.quad	0x00af9b000000ffff	/* 0x08: 64-bit code, accessed */
+	.quad	0x00cf93000000ffff	/* 0x10: flat data, accessed */
+	.quad	0x00cf9b000000ffff	/* 0x18: 32-bit code, accessed */
+gdt_end:
+	.p2align 3
+	.word	0, 0, 0
+gdt_desc:
+	.word	gdt_end - gdt - 1
+	.quad	gdt
+
+/* Boot page tables: the first GiB identity mapped with 2 MiB pages. Further
+ * mappings are added on demand by paging.c from its own pool. */
+	.section .data.pagetables, "aw"
+	.p2align 12
+	.globl pml4
+pml4:
+	.quad	pdpt + PTE_P + PTE_W
+	.fill	511, 8, 0
+pdpt:
+	.quad	pd0 + PTE_P + PTE_W
+	.fill	511, 8, 0
+pd0:
+	.set	.Lpd_i, 0
+	.rept	512
+	.quad	(.Lpd_i << 21) + PTE_P + PTE_W + PTE_PS
+	.set	.Lpd_i, .Lpd_i + 1
+	.endr
+
+	.section .noinit, "aw", @nobits
+	.p2align 12
+stack:
+	.skip	STACK_SIZE
+stack_top:
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Runs build/accord as a child process the way a user would, and collects what it did. */
+#ifndef ACCORD_TEST_HARNESS_H
+#define ACCORD_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum harness_isolation {
+	HARNESS_AS_IS,
+	HARNESS_UNPRIVILEGED, /* run as nobody: /dev/kvm is root-only */
+	HARNESS_NO_DEV,	      /* private mount namespace with an empty /dev */
+};
+
+struct accord_run {
+	int status;	/* exit status, or 128+signal if it was killed */
+	bool timed_out; /* the harness had to kill it */
+	char *console;	/* what the guest wrote to COM1 (NUL-terminated) */
+	char *err;	/* what accord wrote to stderr */
+};
+
+/*
+ * Run `accord run ARGS... --console file=TMP` and wait up to @timeout_s.
+ * When @until is non-NULL, send SIGTERM as soon as the console shows it.
+ */
+void harness_run(struct accord_run *r, const char *const args[], int timeout_s, const char *until,
+		 enum harness_isolation iso);
+void harness_free(struct accord_run *r);
+/* Lines of @text that contain @needle. */
+int harness_count(const char *text, const char *needle);
+
+#endif
