@@ -162,8 +162,8 @@ void cpu__cpuid_fixup(struct kvm_cpuid2 *cpuid, unsigned int id, unsigned int nc
 			e->ecx |= 1u << 31;	    /* running under a hypervisor */
 			break;
 		case 4:
-			/* Every vCPU is one core of a single package. */
-			e->eax = (e->eax & 0x03ffffffu) | ((ncpus - 1) << 26);
+			/* Every vCPU is one core of a single package; the field has 6 bits. */
+			e->eax = (e->eax & 0x03ffffffu) | ((ncpus > 64 ? 63 : ncpus - 1) << 26);
 			break;
 		case 0xb:
 		case 0x1f:
