@@ -120,10 +120,13 @@ int loader__load_image(const struct guest_mem *m, const struct boot_image *img,
 		is_bzimage = true;
 		ret = load_bzimage(m, img, &bz, &kp, err);
 	} else {
-		return acc_errf(err, ENOEXEC, "neither a bzImage nor an ELF64 kernel");
+		ret = acc_errf(err, ENOEXEC, "neither a bzImage nor an ELF64 kernel");
 	}
-	if (ret)
+	if (ret) {
+		if (img->kernel_name)
+			acc_err_prefix(err, "kernel '%s': ", img->kernel_name);
 		return ret;
+	}
 
 	if (cmdline_len > kp.cmdline_max || cmdline_len >= LAYOUT_CMDLINE_MAX)
 		return acc_errf(err, E2BIG,
@@ -227,12 +230,16 @@ int loader__load_files(const struct guest_mem *m, const char *kernel_path, const
 		if (ret)
 			goto unmap_kernel;
 	}
-	img =
-		(struct boot_image){ kernel.data, kernel.len, initrd.data,
-				     initrd.len,  cmdline,    ncpus };
+	img = (struct boot_image){
+		.kernel = kernel.data,
+		.kernel_len = kernel.len,
+		.initrd = initrd.data,
+		.initrd_len = initrd.len,
+		.cmdline = cmdline,
+		.ncpus = ncpus,
+		.kernel_name = kernel_path,
+	};
 	ret = loader__load_image(m, &img, entry, err);
-	if (ret)
-		acc_err_prefix(err, "kernel '%s': ", kernel_path);
 	unmap_file(&initrd);
 unmap_kernel:
 	unmap_file(&kernel);

@@ -21,6 +21,7 @@ struct boot_image {
 	size_t initrd_len;
 	const char *cmdline;
 	unsigned int ncpus;
+	const char *kernel_name; /* for messages about the kernel; may be NULL */
 };
 
 int loader__load_image(const struct guest_mem *m, const struct boot_image *img,

@@ -31,7 +31,7 @@ static struct acc_err err;
 static int load(struct guest *g, const void *kernel, size_t kernel_len, const void *initrd,
 		size_t initrd_len, const char *cmdline, unsigned int ncpus, struct boot_entry *e)
 {
-	struct boot_image img = { kernel, kernel_len, initrd, initrd_len, cmdline, ncpus };
+	struct boot_image img = { kernel, kernel_len, initrd, initrd_len, cmdline, ncpus, NULL };
 
 	memset(&err, 0, sizeof(err));
 	memset(e, 0xa5, sizeof(*e));
