@@ -108,8 +108,9 @@ void console__output(void *ctx, const uint8_t *buf, unsigned int len)
 	while (len && c->out_fd >= 0 && !c->output_failed) {
 		ssize_t n = write(c->out_fd, buf, len);
 
+		/* Only the stop kick interrupts a vCPU thread: drop the output and stop. */
 		if (n < 0 && errno == EINTR)
-			continue;
+			return;
 		if (n <= 0) {
 			/* A closed terminal or full disk must not stop the guest. */
 			log_warn(c->log, "console output failed: %s; discarding further output",

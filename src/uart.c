@@ -143,18 +143,20 @@ uint8_t uart__read(struct uart *u, unsigned int reg)
 	return v;
 }
 
-static void uart__transmit(struct uart *u, uint8_t c)
+/* Returns true when @c leaves on the line (the caller outputs it unlocked). */
+static bool uart__transmit(struct uart *u, uint8_t c)
 {
-	if (u->mcr & UART_MCR_LOOP)
+	bool out = !(u->mcr & UART_MCR_LOOP);
+
+	if (!out)
 		uart__rx_push(u, c);
-	else if (u->be.output)
-		u->be.output(u->be.output_ctx, &c, 1);
 	/* Transmission is instantaneous: the holding register is empty again. */
 	u->lsr |= UART_LSR_THRE | UART_LSR_TEMT;
 	u->thr_ipending = true;
+	return out;
 }
 
-static void uart__write_locked(struct uart *u, unsigned int reg, uint8_t val)
+static bool uart__write_locked(struct uart *u, unsigned int reg, uint8_t val)
 {
 	bool dlab = u->lcr & UART_LCR_DLAB;
 
@@ -165,8 +167,7 @@ static void uart__write_locked(struct uart *u, unsigned int reg, uint8_t val)
 			break;
 		}
 		u->thr_ipending = false;
-		uart__transmit(u, val);
-		break;
+		return uart__transmit(u, val);
 	case UART_IER:
 		if (dlab) {
 			u->dlm = val;
@@ -199,16 +200,25 @@ static void uart__write_locked(struct uart *u, unsigned int reg, uint8_t val)
 		u->scr = val;
 		break;
 	}
+	return false;
 }
 
 void uart__write(struct uart *u, unsigned int reg, uint8_t val)
 {
+	bool transmit;
+
 	if (reg >= UART_NR_REGS)
 		return;
 	pthread_mutex_lock(&u->lock);
-	uart__write_locked(u, reg, val);
+	transmit = uart__write_locked(u, reg, val);
 	uart__update_irq(u);
 	pthread_mutex_unlock(&u->lock);
+	/*
+	 * Output may block (a full pipe, a slow terminal); doing it unlocked
+	 * keeps the event loop free to deliver input and to stop the VM.
+	 */
+	if (transmit && u->be.output)
+		u->be.output(u->be.output_ctx, &val, 1);
 }
 
 unsigned int uart__receive(struct uart *u, const uint8_t *buf, unsigned int len)

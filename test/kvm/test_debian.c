@@ -4,6 +4,10 @@
  * PVH entry) and it runs far enough to print its banner on COM1. Linux
  * cannot finish booting on this nested KVM (DESIGN.md §2); the banner proves
  * the loader, the memory map, the MP table and the UART.
+ *
+ * earlyprintk=ttyS0 joins console=ttyS0 because the regular console only
+ * registers after SLUB is set up, and SLUB's cmpxchg16b is one of the
+ * instructions the nested KVM here cannot emulate (a KVM internal error).
  */
 #include <check.h>
 #include <stdio.h>
