@@ -30,6 +30,10 @@ const char cli_run_usage[] =
 	"                       (default 128M; a multiple of 1M, from 8M up to the host's RAM)\n"
 	"  --cpus N             number of vCPUs, 1 to 254 (default 1)\n"
 	"  --console MODE       serial console COM1: stdio (default), file=PATH, or none\n"
+	"  --rng                a virtio-rng device fed from the host's getrandom()\n"
+	"  --disk PATH[,readonly=on|off][,serial=ID]\n"
+	"                       a virtio-blk device on a raw image or block device\n"
+	"                       (up to 8; ID is at most 20 bytes, default: the file name)\n"
 	"  --name NAME          name used in log messages\n"
 	"  --log-level LEVEL    error, warn, info (default) or debug\n"
 	"  -h, --help           show this help\n"
@@ -39,7 +43,8 @@ const char cli_run_usage[] =
 	"\n"
 	"Guest devices: COM1 8250 UART (I/O 0x3f8, IRQ 4), PCI host bridge on ports\n"
 	"0xcf8/0xcfc, debug-exit port 0xf4, reset on 0x64 (0xfe) and 0xcf9,\n"
-	"power-off on 0x604 (SLP_EN, bit 13).\n"
+	"power-off on 0x604 (SLP_EN, bit 13). virtio devices are modern-only\n"
+	"virtio-pci functions on bus 0 with MSI-X, from slot 1 in option order.\n"
 	"\n"
 	"Exit status:\n"
 	"  0        the guest powered off, or wrote 0 to the debug-exit port\n"
@@ -61,6 +66,8 @@ enum run_opt {
 	OPT_CONSOLE,
 	OPT_NAME,
 	OPT_LOG_LEVEL,
+	OPT_RNG,
+	OPT_DISK,
 	OPT_HELP,
 };
 
@@ -75,6 +82,7 @@ static const struct opt_desc run_opts[] = {
 	{ "cmdline", OPT_CMDLINE, true }, { "memory", OPT_MEMORY, true },
 	{ "cpus", OPT_CPUS, true },	  { "console", OPT_CONSOLE, true },
 	{ "name", OPT_NAME, true },	  { "log-level", OPT_LOG_LEVEL, true },
+	{ "rng", OPT_RNG, false },	  { "disk", OPT_DISK, true },
 	{ "help", OPT_HELP, false },
 };
 
@@ -164,6 +172,67 @@ static int parse_log_level(const char *v, struct run_config *cfg, struct acc_err
 	return acc_errf(err, EINVAL, "--log-level: '%s' is not error, warn, info or debug", v);
 }
 
+static int parse_onoff(const char *v, bool *out)
+{
+	if (!strcmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* PATH[,readonly=on|off][,serial=ID]; paths containing commas are not supported. */
+static int parse_disk(const char *v, struct run_config *cfg, struct acc_err *err)
+{
+	struct disk_config *d;
+	const char *p = strchr(v, ','), *opt;
+	size_t len = p ? (size_t)(p - v) : strlen(v);
+
+	if (cfg->nr_disks == RUN_MAX_DISKS)
+		return acc_errf(err, E2BIG, "--disk: at most %d disks", RUN_MAX_DISKS);
+	if (!len)
+		return acc_errf(err, EINVAL, "--disk: empty path");
+	if (len >= RUN_MAX_PATH)
+		return acc_errf(err, ENAMETOOLONG, "--disk: path is too long");
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->path, v, len);
+	for (opt = p; opt; opt = p) {
+		const char *key = opt + 1, *eq;
+		size_t klen;
+		char val[64];
+
+		p = strchr(key, ',');
+		klen = p ? (size_t)(p - key) : strlen(key);
+		eq = memchr(key, '=', klen);
+		if (!eq || (size_t)(key + klen - eq - 1) >= sizeof(val))
+			return acc_errf(err, EINVAL, "--disk: '%.*s' is not KEY=VALUE", (int)klen,
+					key);
+		memcpy(val, eq + 1, (size_t)(key + klen - eq - 1));
+		val[key + klen - eq - 1] = '\0';
+		if (!strncmp(key, "readonly=", 9)) {
+			if (parse_onoff(val, &d->readonly))
+				return acc_errf(err, EINVAL, "--disk: readonly must be on or off");
+		} else if (!strncmp(key, "serial=", 7)) {
+			if (strlen(val) > RUN_MAX_SERIAL)
+				return acc_errf(err, EINVAL,
+						"--disk: serial is longer than %d bytes",
+						RUN_MAX_SERIAL);
+			strcpy(d->serial, val);
+			d->has_serial = true;
+		} else {
+			return acc_errf(err, EINVAL, "--disk: unknown option '%.*s'",
+					(int)(eq - key), key);
+		}
+	}
+	cfg->nr_disks++;
+	return 0;
+}
+
 static int apply_opt(const struct opt_desc *o, const char *v, const struct host_limits *limits,
 		     struct run_config *cfg, struct acc_err *err)
 {
@@ -199,6 +268,11 @@ static int apply_opt(const struct opt_desc *o, const char *v, const struct host_
 		break;
 	case OPT_LOG_LEVEL:
 		return parse_log_level(v, cfg, err);
+	case OPT_RNG:
+		cfg->rng = true;
+		break;
+	case OPT_DISK:
+		return parse_disk(v, cfg, err);
 	case OPT_HELP:
 		cfg->help = true;
 		break;

@@ -7,7 +7,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "accord/layout.h"
 #include "accord/loader.h"
+#include "accord/virtio_blk.h"
+#include "accord/virtio_rng.h"
 #include "accord/machine.h"
 #include "accord/sysdev.h"
 
@@ -94,6 +97,96 @@ static void machine__destroy_vcpus(struct machine *m)
 	m->nr_vcpus = 0;
 }
 
+static void machine__destroy_rng(void *dev)
+{
+	virtio_rng__exit(dev);
+	free(dev);
+}
+
+static void machine__destroy_blk(void *dev)
+{
+	virtio_blk__exit(dev);
+	free(dev);
+}
+
+/* Put @vdev on the PCI bus with the next BAR window, as firmware would. */
+static int machine__add_virtio(struct machine *m, struct virtio_dev *vdev, void *dev,
+			       void (*destroy)(void *), uint32_t class_code, struct acc_err *err)
+{
+	struct virtio_pci_env env = { m->vm.vm_fd, &m->mmio, &m->loop, &m->irq, &m->log };
+	struct machine_virtio *mv;
+	int ret;
+
+	if (m->next_bar + VPCI_BAR_SIZE > LAYOUT_PCI_MMIO_END) {
+		destroy(dev);
+		return acc_errf(err, ENOSPC, "no room for more PCI BARs");
+	}
+	mv = calloc(1, sizeof(*mv));
+	if (!mv) {
+		destroy(dev);
+		return acc_errf(err, ENOMEM, "out of memory");
+	}
+	ret = virtio_pci__init(&mv->pci, vdev, &m->pci, -1, class_code, m->next_bar, &env, err);
+	if (ret) {
+		free(mv);
+		destroy(dev);
+		return ret;
+	}
+	mv->dev = dev;
+	mv->destroy = destroy;
+	m->virtio[m->nr_virtio++] = mv;
+	m->next_bar += VPCI_BAR_SIZE;
+	return 0;
+}
+
+static int machine__create_virtio(struct machine *m, struct acc_err *err)
+{
+	int ret;
+
+	if (m->cfg.rng) {
+		struct virtio_rng *rng = calloc(1, sizeof(*rng));
+
+		if (!rng)
+			return acc_errf(err, ENOMEM, "out of memory");
+		virtio_rng__init(rng, &m->vm.mem, &m->log, &m->guest_rl);
+		ret = machine__add_virtio(m, &rng->vdev, rng, machine__destroy_rng,
+					  PCI_CLASS_OTHERS, err);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < m->cfg.nr_disks; i++) {
+		const struct disk_config *d = &m->cfg.disks[i];
+		struct virtio_blk_opts opts = { d->path, d->readonly,
+						d->has_serial ? d->serial : NULL };
+		struct virtio_blk *blk = calloc(1, sizeof(*blk));
+
+		if (!blk)
+			return acc_errf(err, ENOMEM, "out of memory");
+		ret = virtio_blk__init(blk, &opts, &m->loop, &m->vm.mem, &m->log, &m->guest_rl,
+				       err);
+		if (ret) {
+			free(blk);
+			return ret;
+		}
+		ret = machine__add_virtio(m, &blk->vdev, blk, machine__destroy_blk,
+					  PCI_CLASS_STORAGE_SCSI, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void machine__destroy_virtio(struct machine *m)
+{
+	while (m->nr_virtio) {
+		struct machine_virtio *mv = m->virtio[--m->nr_virtio];
+
+		virtio_pci__exit(&mv->pci);
+		mv->destroy(mv->dev);
+		free(mv);
+	}
+}
+
 static void machine__on_stop(struct event_handler *h, uint32_t events)
 {
 	struct machine *m = h->ctx;
@@ -124,16 +217,23 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	m->cfg = *cfg;
 	m->stop_efd = m->sig_fd = m->port80_efd = -1;
 	m->loop.epfd = -1;
+	m->next_bar = LAYOUT_PCI_MMIO;
 	log__init(&m->log, cfg->name, (enum log_level)cfg->log_level);
 	pthread_mutex_init(&m->stop_lock, NULL);
 	ratelimit__init(&m->guest_rl, 5000, 10);
 	m->stop_sink = (struct stop_sink){ machine__request_stop, m };
 	bus__init(&m->pio);
 	bus__init(&m->mmio);
+	ret = eventloop__init(&m->loop);
+	if (ret) {
+		acc_errf(err, -ret, "epoll: %s", strerror(-ret));
+		goto destroy_buses;
+	}
 
 	ret = vm__create(&m->vm, cfg->mem_size, err);
 	if (ret)
-		goto destroy_buses;
+		goto exit_loop;
+	irq__init(&m->irq, m->vm.vm_fd);
 	if (cfg->cpus > m->vm.max_vcpus) {
 		ret = acc_errf(err, ERANGE, "--cpus: %u is more than KVM's limit of %u", cfg->cpus,
 			       m->vm.max_vcpus);
@@ -145,25 +245,23 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	ret = machine__create_devices(m, err);
 	if (ret)
 		goto close_console;
+	ret = machine__create_virtio(m, err);
+	if (ret)
+		goto destroy_virtio;
 	ret = loader__load_files(&m->vm.mem, cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus,
 				 &entry, err);
 	if (ret)
-		goto destroy_devices;
+		goto destroy_virtio;
 
 	m->vcpu_env = (struct vcpu_env){ &m->pio,      &m->mmio,     &m->stop_sink, &m->log,
 					 &m->guest_rl, &m->stopping, m->vm.run_size };
 	ret = machine__create_vcpus(m, &entry, err);
 	if (ret)
 		goto destroy_vcpus;
-	ret = eventloop__init(&m->loop);
-	if (ret) {
-		acc_errf(err, -ret, "epoll: %s", strerror(-ret));
-		goto destroy_vcpus;
-	}
 	m->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->stop_efd < 0) {
 		ret = acc_errf(err, errno, "eventfd: %s", strerror(errno));
-		goto exit_loop;
+		goto destroy_vcpus;
 	}
 	m->stop_handler = (struct event_handler){ m->stop_efd, machine__on_stop, m };
 	ret = eventloop__add(&m->loop, &m->stop_handler, EPOLLIN);
@@ -175,11 +273,10 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 
 close_stop:
 	close(m->stop_efd);
-exit_loop:
-	eventloop__exit(&m->loop);
 destroy_vcpus:
 	machine__destroy_vcpus(m);
-destroy_devices:
+destroy_virtio:
+	machine__destroy_virtio(m);
 	if (m->port80_efd >= 0)
 		close(m->port80_efd);
 	pci__exit(&m->pci);
@@ -187,7 +284,10 @@ destroy_devices:
 close_console:
 	console__close(&m->console);
 destroy_vm:
+	irq__exit(&m->irq);
 	vm__destroy(&m->vm);
+exit_loop:
+	eventloop__exit(&m->loop);
 destroy_buses:
 	bus__exit(&m->mmio);
 	bus__exit(&m->pio);
@@ -284,14 +384,16 @@ void machine__destroy(struct machine *m)
 	if (m->sig_fd >= 0)
 		close(m->sig_fd);
 	close(m->stop_efd);
-	eventloop__exit(&m->loop);
 	machine__destroy_vcpus(m);
+	machine__destroy_virtio(m);
 	if (m->port80_efd >= 0)
 		close(m->port80_efd);
 	pci__exit(&m->pci);
 	uart__exit(&m->com1);
 	console__close(&m->console);
+	irq__exit(&m->irq);
 	vm__destroy(&m->vm);
+	eventloop__exit(&m->loop);
 	bus__exit(&m->mmio);
 	bus__exit(&m->pio);
 	ratelimit__destroy(&m->guest_rl);

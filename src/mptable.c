@@ -4,6 +4,7 @@
 
 #include "accord/layout.h"
 #include "accord/mptable.h"
+#include "accord/pci.h"
 
 /* Local interrupt entries share the I/O interrupt entry layout. */
 #define MP_NR_LINT 2
@@ -11,8 +12,9 @@
 size_t mptable__size(unsigned int ncpus)
 {
 	return sizeof(struct mp_floating) + sizeof(struct mp_config) +
-	       ncpus * sizeof(struct mp_processor) + sizeof(struct mp_bus) +
-	       sizeof(struct mp_ioapic) + (MP_ISA_IRQS + MP_NR_LINT) * sizeof(struct mp_intsrc);
+	       ncpus * sizeof(struct mp_processor) + 2 * sizeof(struct mp_bus) +
+	       sizeof(struct mp_ioapic) +
+	       (MP_ISA_IRQS + MP_PCI_SLOTS - 1 + MP_NR_LINT) * sizeof(struct mp_intsrc);
 }
 
 uint8_t mptable__checksum(const void *p, size_t len)
@@ -52,6 +54,13 @@ long mptable__write(void *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 
 	struct mp_bus *bus = (struct mp_bus *)p;
 	bus->type = MP_BUS;
+	bus->bus_id = MP_BUS_ID_PCI;
+	memcpy(bus->bus_type, "PCI   ", 6);
+	p += sizeof(*bus);
+	count++;
+
+	bus = (struct mp_bus *)p;
+	bus->type = MP_BUS;
 	bus->bus_id = MP_BUS_ID_ISA;
 	memcpy(bus->bus_type, "ISA   ", 6);
 	p += sizeof(*bus);
@@ -76,6 +85,20 @@ long mptable__write(void *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 		src->src_irq = (uint8_t)irq;
 		src->dst_apic = ioapic_id;
 		src->dst_irq = (uint8_t)irq;
+		p += sizeof(*src);
+	}
+
+	/* INTA# of every slot but the host bridge's, wired as pci__intx_gsi() says. */
+	for (unsigned int slot = 1; slot < MP_PCI_SLOTS; slot++, count++) {
+		struct mp_intsrc *src = (struct mp_intsrc *)p;
+
+		src->type = MP_INTSRC;
+		src->irq_type = MP_IRQ_INT;
+		src->irq_flags = MP_IRQ_PCI_FLAGS;
+		src->src_bus = MP_BUS_ID_PCI;
+		src->src_irq = (uint8_t)(slot << 2); /* device number, pin INTA# */
+		src->dst_apic = ioapic_id;
+		src->dst_irq = (uint8_t)pci__intx_gsi(slot);
 		p += sizeof(*src);
 	}
 

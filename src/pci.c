@@ -5,13 +5,13 @@
 #include "accord/pci.h"
 #include "accord/sysdev.h"
 
-static void put_le(uint8_t *p, uint32_t v, unsigned int len)
+void pci__put_le(uint8_t *p, uint32_t v, unsigned int len)
 {
 	for (unsigned int i = 0; i < len; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t get_le(const uint8_t *p, unsigned int len)
+uint32_t pci__get_le(const uint8_t *p, unsigned int len)
 {
 	uint32_t v = 0;
 
@@ -25,12 +25,13 @@ void pci__device_init(struct pci_device *dev, uint16_t vendor, uint16_t device, 
 {
 	memset(dev->cfg, 0, sizeof(dev->cfg));
 	memset(dev->wmask, 0, sizeof(dev->wmask));
-	put_le(&dev->cfg[PCI_VENDOR_ID], vendor, 2);
-	put_le(&dev->cfg[PCI_DEVICE_ID], device, 2);
-	put_le(&dev->cfg[PCI_CLASS_REVISION], class_code << 8 | revision, 4);
-	put_le(&dev->wmask[PCI_COMMAND],
-	       PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE,
-	       2);
+	pci__put_le(&dev->cfg[PCI_VENDOR_ID], vendor, 2);
+	pci__put_le(&dev->cfg[PCI_DEVICE_ID], device, 2);
+	pci__put_le(&dev->cfg[PCI_CLASS_REVISION], class_code << 8 | revision, 4);
+	pci__put_le(&dev->wmask[PCI_COMMAND],
+		    PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+			    PCI_COMMAND_INTX_DISABLE,
+		    2);
 	dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
 }
 
@@ -44,6 +45,7 @@ int pci__init(struct pci_bus *pci, struct stop_sink *reset_sink)
 	/* A host bridge has no interrupt line to program. */
 	pci->host_bridge.wmask[PCI_INTERRUPT_LINE] = 0;
 	pci->slots[0] = &pci->host_bridge;
+	pci->host_bridge.bus = pci;
 	return 0;
 }
 
@@ -69,10 +71,22 @@ int pci__add_device(struct pci_bus *pci, struct pci_device *dev, int slot)
 			}
 		}
 	}
-	if (ret >= 0)
+	if (ret >= 0) {
 		pci->slots[ret] = dev;
+		dev->bus = pci;
+	}
 	pthread_mutex_unlock(&pci->lock);
 	return ret;
+}
+
+void pci__remove_device(struct pci_bus *pci, struct pci_device *dev)
+{
+	pthread_mutex_lock(&pci->lock);
+	for (int i = 0; i < PCI_SLOTS; i++) {
+		if (pci->slots[i] == dev)
+			pci->slots[i] = NULL;
+	}
+	pthread_mutex_unlock(&pci->lock);
 }
 
 /* The device @address selects on bus 0, function 0, or NULL. */
@@ -84,6 +98,16 @@ static struct pci_device *pci__lookup(struct pci_bus *pci, uint32_t address)
 	if (!(address & PCI_CONF1_ENABLE) || bus != 0 || fn != 0)
 		return NULL;
 	return pci->slots[slot];
+}
+
+uint32_t pci__dev_read(struct pci_device *dev, unsigned int offset, unsigned int len)
+{
+	uint32_t v;
+
+	pthread_mutex_lock(&dev->bus->lock);
+	v = pci__get_le(&dev->cfg[offset], len);
+	pthread_mutex_unlock(&dev->bus->lock);
+	return v;
 }
 
 uint32_t pci__config_read(struct pci_bus *pci, uint32_t address, unsigned int offset,
@@ -99,8 +123,11 @@ uint32_t pci__config_read(struct pci_bus *pci, uint32_t address, unsigned int of
 		return v;
 	pthread_mutex_lock(&pci->lock);
 	dev = pci__lookup(pci, address);
-	if (dev)
-		v = get_le(&dev->cfg[reg], len);
+	if (dev) {
+		if (dev->ops && dev->ops->config_read)
+			dev->ops->config_read(dev, reg, len);
+		v = pci__get_le(&dev->cfg[reg], len);
+	}
 	pthread_mutex_unlock(&pci->lock);
 	return v;
 }
@@ -133,7 +160,7 @@ static void conf1_addr_read(void *opaque, uint64_t offset, void *data, unsigned 
 
 	if (offset == 0 && len == 4) {
 		pthread_mutex_lock(&pci->lock);
-		put_le(data, pci->config_address, 4);
+		pci__put_le(data, pci->config_address, 4);
 		pthread_mutex_unlock(&pci->lock);
 	} else {
 		memset(data, 0xff, len);
@@ -147,7 +174,7 @@ static void conf1_addr_write(void *opaque, uint64_t offset, const void *data, un
 	if (offset == 0 && len == 4) {
 		pthread_mutex_lock(&pci->lock);
 		/* Bits 1:0 and 30:24 are reserved and read back as zero. */
-		pci->config_address = get_le(data, 4) & 0x80fffffcu;
+		pci->config_address = pci__get_le(data, 4) & 0x80fffffcu;
 		pthread_mutex_unlock(&pci->lock);
 	} else if (offset == RESET_CTL_PORT - PCI_CONF1_ADDR_PORT && len == 1 && pci->reset_sink) {
 		sysdev__reset_control(pci->reset_sink, *(const uint8_t *)data);
@@ -173,8 +200,9 @@ static void conf1_data_read(void *opaque, uint64_t offset, void *data, unsigned 
 {
 	struct pci_bus *pci = opaque;
 
-	put_le(data, pci__config_read(pci, conf1_current_address(pci), (unsigned int)offset, len),
-	       len);
+	pci__put_le(data,
+		    pci__config_read(pci, conf1_current_address(pci), (unsigned int)offset, len),
+		    len);
 }
 
 static void conf1_data_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
@@ -182,7 +210,7 @@ static void conf1_data_write(void *opaque, uint64_t offset, const void *data, un
 	struct pci_bus *pci = opaque;
 
 	pci__config_write(pci, conf1_current_address(pci), (unsigned int)offset, len,
-			  get_le(data, len));
+			  pci__get_le(data, len));
 }
 
 const struct bus_ops pci_conf1_data_ops = {

@@ -17,6 +17,17 @@ enum console_mode {
 	CONSOLE_NONE,
 };
 
+#define RUN_MAX_DISKS  8
+#define RUN_MAX_PATH   4096
+#define RUN_MAX_SERIAL 20
+
+struct disk_config {
+	char path[RUN_MAX_PATH];
+	bool readonly;
+	bool has_serial;
+	char serial[RUN_MAX_SERIAL + 1];
+};
+
 struct run_config {
 	const char *kernel;
 	const char *initrd;
@@ -27,6 +38,9 @@ struct run_config {
 	enum console_mode console;
 	const char *console_path;
 	int log_level; /* enum log_level */
+	bool rng;
+	unsigned int nr_disks;
+	struct disk_config disks[RUN_MAX_DISKS];
 	bool help;
 };
 

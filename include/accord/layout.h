@@ -29,6 +29,8 @@
 #define LAYOUT_BIOS_END	    0x100000ull
 #define LAYOUT_HIMEM	    0x100000ull
 #define LAYOUT_MMIO_HOLE    0xc0000000ull
+#define LAYOUT_PCI_MMIO	    LAYOUT_MMIO_HOLE /* BARs, assigned upwards */
+#define LAYOUT_PCI_MMIO_END 0xfec00000ull
 #define LAYOUT_HIGH_RAM	    0x100000000ull
 #define LAYOUT_IOAPIC	    0xfec00000ull
 #define LAYOUT_LAPIC	    0xfee00000ull

@@ -19,7 +19,18 @@
 #include "accord/stop.h"
 #include "accord/uart.h"
 #include "accord/vcpu.h"
+#include "accord/irq.h"
+#include "accord/virtio_pci.h"
 #include "accord/vm.h"
+
+/* A virtio device and its PCI function. */
+struct machine_virtio {
+	struct virtio_pci pci;
+	void *dev;
+	void (*destroy)(void *dev);
+};
+
+#define MACHINE_MAX_VIRTIO (1 + RUN_MAX_DISKS)
 
 struct machine {
 	struct acc_log log;
@@ -28,6 +39,10 @@ struct machine {
 	struct bus pio;
 	struct bus mmio;
 	struct pci_bus pci;
+	struct irq_router irq;
+	struct machine_virtio *virtio[MACHINE_MAX_VIRTIO];
+	unsigned int nr_virtio;
+	uint64_t next_bar;
 	struct uart com1;
 	struct console console;
 	struct event_loop loop;

@@ -87,8 +87,12 @@ struct mp_intsrc {
 #define MP_IRQ_INT     0
 #define MP_IRQ_NMI     1
 #define MP_IRQ_EXTINT  3
-#define MP_BUS_ID_ISA  0
-#define MP_ALL_APICS   0xff
+#define MP_BUS_ID_PCI  0
+#define MP_BUS_ID_ISA  1
+/* PCI interrupts: active low, level triggered (MP spec table 4-10). */
+#define MP_IRQ_PCI_FLAGS 0x0f
+#define MP_PCI_SLOTS	 32
+#define MP_ALL_APICS	 0xff
 
 /* Bytes needed for @ncpus. */
 size_t mptable__size(unsigned int ncpus);

@@ -36,7 +36,22 @@
 #define PCI_COMMAND_MASTER	 0x4
 #define PCI_COMMAND_INTX_DISABLE 0x400
 
-#define PCI_CLASS_BRIDGE_HOST 0x060000
+#define PCI_STATUS_CAP_LIST	     0x10
+#define PCI_CAPABILITY_LIST	     0x34
+#define PCI_CAP_ID_MSIX		     0x11
+#define PCI_CAP_ID_VNDR		     0x09
+#define PCI_BASE_ADDRESS_MEM_TYPE_64 0x04
+
+#define PCI_CLASS_BRIDGE_HOST  0x060000
+#define PCI_CLASS_STORAGE_SCSI 0x010000
+#define PCI_CLASS_OTHERS       0xff0000
+
+/* INTA# of slot s is wired to IOAPIC pin 16 + s % 8 (the MP table says so). */
+#define PCI_INTX_FIRST_GSI 16
+static inline unsigned int pci__intx_gsi(unsigned int slot)
+{
+	return PCI_INTX_FIRST_GSI + slot % 8;
+}
 
 /* Intel's ID for a virtual PCIe host bridge, as Firecracker and Cloud Hypervisor use. */
 #define ACCORD_HOST_BRIDGE_VENDOR 0x8086
@@ -45,15 +60,20 @@
 struct pci_device;
 
 struct pci_device_ops {
-	/* After a guest write to config space has been applied. */
+	/* Before a guest read of config space: refresh bytes that are computed (bus lock held). */
+	void (*config_read)(struct pci_device *dev, unsigned int offset, unsigned int len);
+	/* After a guest write to config space has been applied (bus lock not held). */
 	void (*config_written)(struct pci_device *dev, unsigned int offset, unsigned int len);
 };
+
+struct pci_bus;
 
 struct pci_device {
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE];
 	const struct pci_device_ops *ops;
 	void *priv;
+	struct pci_bus *bus; /* set by pci__add_device */
 };
 
 struct pci_bus {
@@ -70,8 +90,14 @@ void pci__exit(struct pci_bus *pci);
 int pci__register_ports(struct pci_bus *pci, struct bus *pio);
 /* Put @dev in @slot, or the first free slot when @slot < 0; returns the slot. */
 int pci__add_device(struct pci_bus *pci, struct pci_device *dev, int slot);
+void pci__remove_device(struct pci_bus *pci, struct pci_device *dev);
 void pci__device_init(struct pci_device *dev, uint16_t vendor, uint16_t device, uint32_t class_code,
 		      uint8_t revision);
+
+/* Read @len bytes of @dev's config space under the bus lock (for device code). */
+uint32_t pci__dev_read(struct pci_device *dev, unsigned int offset, unsigned int len);
+void pci__put_le(uint8_t *p, uint32_t v, unsigned int len);
+uint32_t pci__get_le(const uint8_t *p, unsigned int len);
 
 uint32_t pci__config_read(struct pci_bus *pci, uint32_t address, unsigned int offset,
 			  unsigned int len);

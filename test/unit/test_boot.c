@@ -130,10 +130,13 @@ static long write_mp(uint8_t *buf, unsigned int ncpus)
 
 START_TEST(test_mptable_size_formula)
 {
-	/* floating 16 + header 44 + 20/CPU + bus 8 + IOAPIC 8 + 18 interrupt entries of 8 */
-	ck_assert_uint_eq(mptable__size(1), 240);
-	ck_assert_uint_eq(mptable__size(4), 300);
-	ck_assert_uint_eq(mptable__size(254), 5300);
+	/*
+	 * floating 16 + header 44 + 20/CPU + 2 buses of 8 + IOAPIC 8 + 16 ISA,
+	 * 31 PCI slot and 2 local interrupt entries of 8
+	 */
+	ck_assert_uint_eq(mptable__size(1), 496);
+	ck_assert_uint_eq(mptable__size(4), 556);
+	ck_assert_uint_eq(mptable__size(254), 5556);
 }
 END_TEST
 
@@ -156,7 +159,7 @@ START_TEST(test_mptable_floating_pointer_and_checksums)
 	ck_assert_uint_eq(mpc->length, mptable__size(4) - 16);
 	ck_assert_uint_eq(mpc->spec_rev, 4);
 	ck_assert_uint_eq(mpc->lapic, LAYOUT_LAPIC);
-	ck_assert_uint_eq(mpc->count, 4 + 1 + 1 + 16 + 2);
+	ck_assert_uint_eq(mpc->count, 4 + 2 + 1 + 16 + 31 + 2);
 	ck_assert_uint_eq(mpc->ext_length, 0);
 	ck_assert_uint_eq(sum8(mpc, mpc->length), 0);
 	/* Nothing is written past the table. */
@@ -197,8 +200,9 @@ static void check_mp_entries(const uint8_t *buf, unsigned int ncpus)
 		case MP_BUS: {
 			const struct mp_bus *b = (const void *)p;
 
-			ck_assert_uint_eq(b->bus_id, MP_BUS_ID_ISA);
-			ck_assert_mem_eq(b->bus_type, "ISA   ", 6);
+			/* PCI bus 0 first, then ISA. */
+			ck_assert_uint_eq(b->bus_id, buses == 0 ? MP_BUS_ID_PCI : MP_BUS_ID_ISA);
+			ck_assert_mem_eq(b->bus_type, buses == 0 ? "PCI   " : "ISA   ", 6);
 			buses++;
 			p += sizeof(*b);
 			break;
@@ -218,11 +222,21 @@ static void check_mp_entries(const uint8_t *buf, unsigned int ncpus)
 			const struct mp_intsrc *s = (const void *)p;
 
 			ck_assert_uint_eq(s->irq_type, MP_IRQ_INT);
-			ck_assert_uint_eq(s->irq_flags, 0);
-			ck_assert_uint_eq(s->src_bus, MP_BUS_ID_ISA);
-			ck_assert_uint_eq(s->src_irq, intsrc);
 			ck_assert_uint_eq(s->dst_apic, ncpus);
-			ck_assert_uint_eq(s->dst_irq, intsrc);
+			if (intsrc < MP_ISA_IRQS) {
+				ck_assert_uint_eq(s->irq_flags, 0);
+				ck_assert_uint_eq(s->src_bus, MP_BUS_ID_ISA);
+				ck_assert_uint_eq(s->src_irq, intsrc);
+				ck_assert_uint_eq(s->dst_irq, intsrc);
+			} else {
+				/* INTA# of slot n, active low, level, on pin 16 + n % 8. */
+				unsigned int slot = intsrc - MP_ISA_IRQS + 1;
+
+				ck_assert_uint_eq(s->irq_flags, MP_IRQ_PCI_FLAGS);
+				ck_assert_uint_eq(s->src_bus, MP_BUS_ID_PCI);
+				ck_assert_uint_eq(s->src_irq, slot << 2);
+				ck_assert_uint_eq(s->dst_irq, 16 + slot % 8);
+			}
 			intsrc++;
 			p += sizeof(*s);
 			break;
@@ -243,9 +257,9 @@ static void check_mp_entries(const uint8_t *buf, unsigned int ncpus)
 	}
 	ck_assert_ptr_eq(p, end);
 	ck_assert_uint_eq(cpus, ncpus);
-	ck_assert_uint_eq(buses, 1);
+	ck_assert_uint_eq(buses, 2);
 	ck_assert_uint_eq(ioapics, 1);
-	ck_assert_uint_eq(intsrc, MP_ISA_IRQS);
+	ck_assert_uint_eq(intsrc, MP_ISA_IRQS + MP_PCI_SLOTS - 1);
 	ck_assert_uint_eq(lint, 2);
 }
 
@@ -253,7 +267,7 @@ START_TEST(test_mptable_one_cpu_is_the_bsp)
 {
 	uint8_t buf[MP_BUF];
 
-	ck_assert_int_eq(write_mp(buf, 1), 240);
+	ck_assert_int_eq(write_mp(buf, 1), 496);
 	check_mp_entries(buf, 1);
 }
 END_TEST
@@ -262,7 +276,7 @@ START_TEST(test_mptable_cpus_ioapic_and_isa_interrupts)
 {
 	uint8_t buf[MP_BUF];
 
-	ck_assert_int_eq(write_mp(buf, 4), 300);
+	ck_assert_int_eq(write_mp(buf, 4), 556);
 	check_mp_entries(buf, 4);
 }
 END_TEST
@@ -272,7 +286,7 @@ START_TEST(test_mptable_254_cpus_fit_and_ioapic_id_follows_them)
 	uint8_t buf[MP_BUF];
 	const struct mp_config *mpc = (const void *)(buf + 16);
 
-	ck_assert_int_eq(write_mp(buf, 254), 5300);
+	ck_assert_int_eq(write_mp(buf, 254), 5556);
 	check_mp_entries(buf, 254);
 	ck_assert_uint_eq(sum8(mpc, mpc->length), 0);
 }

@@ -112,7 +112,7 @@ START_TEST(test_load_writes_mp_table_and_bios_data_area)
 	ck_assert_uint_eq(mpf->physptr, LAYOUT_MPTABLE + sizeof(*mpf));
 	ck_assert_uint_eq(mptable__checksum(mpf, sizeof(*mpf)), 0);
 	ck_assert_mem_eq(mpc->signature, "PCMP", 4);
-	ck_assert_uint_eq(mpc->count, 4 + 1 + 1 + 16 + 2);
+	ck_assert_uint_eq(mpc->count, 4 + 2 + 1 + 16 + 31 + 2);
 	ck_assert_uint_eq(mptable__checksum(mpc, mpc->length), 0);
 	guest_free(&g);
 }

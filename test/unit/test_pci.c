@@ -371,7 +371,7 @@ static void config_written(struct pci_device *dev, unsigned int offset, unsigned
 	w->len = len;
 }
 
-static const struct pci_device_ops written_ops = { config_written };
+static const struct pci_device_ops written_ops = { .config_written = config_written };
 
 START_TEST(test_pci_add_device_allocates_slots)
 {
