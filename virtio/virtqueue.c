@@ -10,6 +10,7 @@
 void virtq__reset(struct virtq *vq, uint16_t max_size)
 {
 	memset(vq, 0, sizeof(*vq));
+	vq->max_size = max_size;
 	vq->size = max_size;
 	vq->msix_vector = 0xffff; /* VIRTIO_MSI_NO_VECTOR */
 }
@@ -24,7 +25,7 @@ int virtq__start(struct virtq *vq, const struct guest_mem *mem, bool event_idx, 
 {
 	uint64_t n = vq->size;
 
-	if (!power_of_two(n) || n > VIRTQ_MAX_SIZE) {
+	if (!power_of_two(n) || n > VIRTQ_MAX_SIZE || n > vq->max_size) {
 		*why = "queue size is not a power of two up to the maximum";
 		return -EINVAL;
 	}

@@ -218,6 +218,28 @@ static bool opt_action(const char *v, size_t n, struct options *opt)
 	return true;
 }
 
+/* expect-virtio=rng,blk: a comma list of device names. */
+static bool opt_expect_virtio(const char *v, size_t n, struct options *opt)
+{
+	while (n) {
+		size_t w = 0;
+
+		while (w < n && v[w] != ',')
+			w++;
+		if (w == 3 && !memcmp(v, "rng", 3))
+			opt->expect_virtio |= VIRTIO_EXPECT_RNG;
+		else if (w == 3 && !memcmp(v, "blk", 3))
+			opt->expect_virtio |= VIRTIO_EXPECT_BLK;
+		else
+			return false;
+		if (w < n && w + 1 == n)
+			return false; /* trailing comma */
+		v += w + (w < n);
+		n -= w + (w < n);
+	}
+	return true;
+}
+
 static bool parse_token(const char *tok, size_t len, struct options *opt)
 {
 	const char *v;
@@ -230,6 +252,14 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 		return opt_bool(v, n, &opt->pci);
 	if ((v = opt_value(tok, len, "mptable", &n)))
 		return opt_bool(v, n, &opt->mptable);
+	if ((v = opt_value(tok, len, "virtio", &n)))
+		return opt_bool(v, n, &opt->virtio);
+	if ((v = opt_value(tok, len, "virtio-reassign", &n)))
+		return opt_bool(v, n, &opt->virtio_reassign);
+	if ((v = opt_value(tok, len, "expect-virtio", &n)))
+		return opt_expect_virtio(v, n, opt);
+	if ((v = opt_value(tok, len, "blk-seed", &n)))
+		return parse_u64(v, n, &opt->blk_seed, false) && opt->blk_seed <= UINT32_MAX;
 	if ((v = opt_value(tok, len, "action", &n)))
 		return opt_action(v, n, opt);
 	if ((v = opt_value(tok, len, "expect-mem", &n))) {
@@ -246,8 +276,10 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 
 static bool is_known(const char *tok, size_t len)
 {
-	static const char *const keys[] = { "smp=",    "pci=",	      "mptable=",
-					    "action=", "expect-mem=", "expect-cpus=" };
+	static const char *const keys[] = {
+		"smp=",		"pci=",	   "mptable=",	       "action=",	 "expect-mem=",
+		"expect-cpus=", "virtio=", "virtio-reassign=", "expect-virtio=", "blk-seed="
+	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		size_t k = strlen(keys[i]);
@@ -263,7 +295,8 @@ void options_parse(const char *cmdline, struct options *opt)
 	const char *p = cmdline;
 
 	memset(opt, 0, sizeof(*opt));
-	opt->smp = opt->pci = opt->mptable = true;
+	opt->smp = opt->pci = opt->mptable = opt->virtio = true;
+	opt->blk_seed = 1;
 	opt->action = ACTION_EXIT;
 	while (*p) {
 		const char *tok;

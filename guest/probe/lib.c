@@ -32,6 +32,18 @@ int memcmp(const void *a, const void *b, size_t n)
 	return 0;
 }
 
+/* The offset of the first byte that differs, or n: one repe cmpsb. */
+size_t mem_mismatch(const void *a, const void *b, size_t n)
+{
+	size_t left = n;
+	bool ne;
+
+	if (!n)
+		return 0;
+	__asm__ volatile("repe cmpsb" : "+S"(a), "+D"(b), "+c"(left), "=@ccne"(ne) : : "memory");
+	return ne ? n - left - 1 : n;
+}
+
 size_t strlen(const char *s)
 {
 	size_t n = 0;

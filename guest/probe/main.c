@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The probe's report, in order: who we are and how we were entered, the
- * command line, the memory map, one line per check, the tally, then the
+ * command line, the memory map, one line per check (boot structures, memory,
+ * MP table and CPUs, PCI, virtio devices), the tally, then the
  * action (by default: exit through port 0xf4 with 0 if every check passed,
  * 2 otherwise).
  */
@@ -77,6 +78,7 @@ void probe_main(void)
 	}
 	if (opt.pci)
 		pci_run();
+	virtio_run(&opt);
 
 	pr("result: %u of %u checks passed", nr_passed, nr_checks);
 	action_run(&opt, nr_passed == nr_checks ? EXIT_PASS : EXIT_FAIL);

@@ -1,17 +1,30 @@
 // SPDX-License-Identifier: MIT
 /*
  * PCI configuration mechanism #1 (0xcf8/0xcfc): the address register must
- * read back, bus 0 is listed, and 00:00.0 must be a host bridge.
+ * read back, bus 0 is listed, and 00:00.0 must be a host bridge. The
+ * accessors (bus 0 only) are shared with the virtio driver.
  */
 #include "probe.h"
 
 #define CFG_ENABLE	  0x80000000U
 #define CLASS_HOST_BRIDGE 0x0600
 
-static uint32_t cfg_read(unsigned int dev, unsigned int fn, unsigned int off)
+uint32_t pci_cfg_read(unsigned int dev, unsigned int fn, unsigned int off)
 {
 	outl(PCI_CONFIG_ADDR, CFG_ENABLE | dev << 11 | fn << 8 | (off & 0xfc));
 	return inl(PCI_CONFIG_DATA);
+}
+
+void pci_cfg_write(unsigned int dev, unsigned int fn, unsigned int off, uint32_t v)
+{
+	outl(PCI_CONFIG_ADDR, CFG_ENABLE | dev << 11 | fn << 8 | (off & 0xfc));
+	outl(PCI_CONFIG_DATA, v);
+}
+
+void pci_cfg_write16(unsigned int dev, unsigned int fn, unsigned int off, uint16_t v)
+{
+	outl(PCI_CONFIG_ADDR, CFG_ENABLE | dev << 11 | fn << 8 | (off & 0xfc));
+	outw(PCI_CONFIG_DATA + (off & 2), v);
 }
 
 void pci_run(void)
@@ -32,12 +45,12 @@ void pci_run(void)
 		unsigned int nfn = 1;
 
 		for (unsigned int fn = 0; fn < nfn; fn++) {
-			uint32_t id = cfg_read(dev, fn, 0x00), class;
+			uint32_t id = pci_cfg_read(dev, fn, 0x00), class;
 
 			if ((id & 0xffff) == 0xffff || (id & 0xffff) == 0)
 				continue;
-			class = cfg_read(dev, fn, 0x08) >> 8;
-			if (fn == 0 && (cfg_read(dev, 0, 0x0c) >> 16 & 0x80))
+			class = pci_cfg_read(dev, fn, 0x08) >> 8;
+			if (fn == 0 && (pci_cfg_read(dev, 0, 0x0c) >> 16 & 0x80))
 				nfn = 8;
 			if (dev == 0 && fn == 0) {
 				host_id = id;

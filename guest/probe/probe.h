@@ -70,8 +70,15 @@ enum action {
 	ACTION_POWEROFF,
 };
 
+/* Virtio devices the probe drives (expect-virtio=...). */
+#define VIRTIO_EXPECT_RNG 0x1
+#define VIRTIO_EXPECT_BLK 0x2
+
 struct options {
 	bool smp, pci, mptable;
+	bool virtio, virtio_reassign;
+	unsigned int expect_virtio; /* VIRTIO_EXPECT_* */
+	uint64_t blk_seed;
 	bool has_expect_mem, has_expect_cpus;
 	uint64_t expect_mem;
 	unsigned int expect_cpus;
@@ -135,6 +142,26 @@ static inline void *phys(uint64_t addr)
 	return (void *)(uintptr_t)addr;
 }
 
+static inline uint8_t mmio_read8(uint64_t addr)
+{
+	return *(volatile uint8_t *)phys(addr);
+}
+
+static inline uint16_t mmio_read16(uint64_t addr)
+{
+	return *(volatile uint16_t *)phys(addr);
+}
+
+static inline void mmio_write8(uint64_t addr, uint8_t v)
+{
+	*(volatile uint8_t *)phys(addr) = v;
+}
+
+static inline void mmio_write16(uint64_t addr, uint16_t v)
+{
+	*(volatile uint16_t *)phys(addr) = v;
+}
+
 static inline uint32_t mmio_read32(uint64_t addr)
 {
 	return *(volatile uint32_t *)phys(addr);
@@ -150,6 +177,17 @@ static inline uint64_t rdtsc(void)
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Compiler barrier, and a full fence (orders a store before a later load). */
+static inline void barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline void mb(void)
+{
+	__asm__ volatile("mfence" ::: "memory");
 }
 
 static inline void cpu_relax(void)
@@ -174,6 +212,7 @@ void *memcpy(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 size_t strlcpy(char *d, const char *s, size_t size);
+size_t mem_mismatch(const void *a, const void *b, size_t n);
 bool parse_u64(const char *s, size_t len, uint64_t *out, bool allow_suffix);
 void delay_cycles(uint64_t cycles);
 
@@ -194,8 +233,15 @@ void pr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* main.c */
 void check(const char *name, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* trap.c */
+/* trap.c: exceptions, and device interrupts on IDT vectors 0x40-0x4f */
+#define IRQ_VECTOR_BASE	    0x40
+#define IRQ_VECTOR_TIMER    0x4e /* LAPIC timer: bounds irq_wait's hlt */
+#define IRQ_VECTOR_SPURIOUS 0x4f
 void trap_init(void);
+bool irq_init(void);
+uint32_t lapic_id(void);
+uint32_t irq_count(unsigned int vector);
+bool irq_wait(unsigned int vector, uint32_t since, uint64_t cycles);
 
 /* action.c */
 __attribute__((noreturn)) void probe_exit(unsigned int status);
@@ -222,6 +268,12 @@ void lapic_check(const struct mpinfo *mp);
 void smp_run(const struct bootinfo *bi, const struct mpinfo *mp);
 
 /* pci.c */
+uint32_t pci_cfg_read(unsigned int dev, unsigned int fn, unsigned int off);
+void pci_cfg_write(unsigned int dev, unsigned int fn, unsigned int off, uint32_t v);
+void pci_cfg_write16(unsigned int dev, unsigned int fn, unsigned int off, uint16_t v);
 void pci_run(void);
+
+/* virtio_pci.c */
+void virtio_run(const struct options *opt);
 
 #endif /* PROBE_H */

@@ -132,6 +132,49 @@ isr_common:
 	jmp	1b
 
 /*
+ * Device interrupt stubs for vectors 0x40-0x4f, 16 bytes each: save the
+ * caller-saved registers, call irq_handler(vector) (which counts the vector
+ * and writes the LAPIC EOI) and return. The frame (5 words), the vector and
+ * 9 registers leave RSP 8 bytes off 16-byte alignment, hence the extra 8.
+ */
+	.text
+	.p2align 4
+	.globl irq_stubs
+irq_stubs:
+	.irp v, 0x40,0x41,0x42,0x43,0x44,0x45,0x46,0x47,0x48,0x49,0x4a,0x4b,0x4c,0x4d,0x4e,0x4f
+	.p2align 4
+	pushq	$\v
+	jmp	irq_common
+	.endr
+
+irq_common:
+	pushq	%rax
+	pushq	%rcx
+	pushq	%rdx
+	pushq	%rsi
+	pushq	%rdi
+	pushq	%r8
+	pushq	%r9
+	pushq	%r10
+	pushq	%r11
+	movq	72(%rsp), %rdi
+	subq	$8, %rsp
+	cld
+	call	irq_handler
+	addq	$8, %rsp
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rdi
+	popq	%rsi
+	popq	%rdx
+	popq	%rcx
+	popq	%rax
+	addq	$8, %rsp
+	iretq
+
+/*
  * AP trampoline, copied to a page below 1 MiB and started there by SIPI in
  * real mode (CS = page >> 4, IP = 0). It counts itself in and halts.
  */

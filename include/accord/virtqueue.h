@@ -33,6 +33,7 @@ struct virtq_chain {
 };
 
 struct virtq {
+	uint16_t max_size; /* what the device offers */
 	/* Set by the driver through the transport. */
 	uint16_t size;
 	uint64_t desc_gpa;

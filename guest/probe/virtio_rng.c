@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-rng (device type 4): one request queue. Two 64-byte requests, the
+ * first completed by interrupt, the second by polling with interrupts
+ * suppressed; the device must fill both, with different, not all-zero bytes.
+ */
+#include "virtio.h"
+
+#define RNG_LEN 64
+
+static uint8_t rng_buf[2][RNG_LEN];
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i])
+			return false;
+	}
+	return true;
+}
+
+static bool request(struct virtio_dev *d, struct virtqueue *vq, unsigned int i, unsigned int flags)
+{
+	struct vq_buf b = { rng_buf[i], RNG_LEN, true };
+	bool poll = flags & VQ_POLL;
+	struct vq_result r;
+	bool ok;
+
+	ok = vq_run(vq, &b, 1, flags, &r) && r.len == RNG_LEN && (poll ? !r.irqs : r.irqs);
+	check(virtio_check_name(d, poll ? "poll" : "irq"), ok,
+	      "%s, used len %u of %u, %u interrupts on vector 0x%x, %s",
+	      !r.done	? "no completion"
+	      : r.id_ok ? "completed"
+			: "completed with a wrong id",
+	      r.len, RNG_LEN, r.irqs, vq->vector, r.notified ? "notified" : "not notified");
+	return ok;
+}
+
+void virtio_rng_run(struct virtio_dev *d)
+{
+	static struct virtqueue vq;
+	bool ok0, ok1;
+
+	if (!virtio_start(d, 0, &vq, 1))
+		return;
+	ok0 = request(d, &vq, 0, 0);
+	ok1 = request(d, &vq, 1, VQ_POLL);
+	check(virtio_check_name(d, "data"),
+	      ok0 && ok1 && !all_zero(rng_buf[0], RNG_LEN) && !all_zero(rng_buf[1], RNG_LEN) &&
+		      mem_mismatch(rng_buf[0], rng_buf[1], RNG_LEN) != RNG_LEN,
+	      "first bytes %02x%02x%02x%02x and %02x%02x%02x%02x", rng_buf[0][0], rng_buf[0][1],
+	      rng_buf[0][2], rng_buf[0][3], rng_buf[1][0], rng_buf[1][1], rng_buf[1][2],
+	      rng_buf[1][3]);
+	virtio_stop(d);
+}
