@@ -95,6 +95,11 @@ static const struct opt_desc *opt__find(const char *name, size_t len)
 	return NULL;
 }
 
+const char *cli__run_option(unsigned int i)
+{
+	return i < sizeof(run_opts) / sizeof(run_opts[0]) ? run_opts[i].name : NULL;
+}
+
 static int parse_console(const char *v, struct run_config *cfg, struct acc_err *err)
 {
 	if (!strcmp(v, "stdio")) {

@@ -63,6 +63,9 @@ struct host_limits {
 int cli__parse_run(int argc, char *const argv[], const struct host_limits *limits,
 		   struct run_config *cfg, struct acc_err *err);
 
+/* The name of `accord run` option @i (without "--"), or NULL past the last. */
+const char *cli__run_option(unsigned int i);
+
 extern const char cli_usage[];
 extern const char cli_run_usage[];
 

@@ -209,12 +209,15 @@ END_TEST
 
 START_TEST(test_usage_texts_name_every_option)
 {
-	static const char *const opts[] = { "--kernel", "--initrd",    "--cmdline",
-					    "--memory", "--cpus",      "--console",
-					    "--name",	"--log-level", "--help" };
+	char opt[64];
+	unsigned int i;
 
-	for (unsigned int i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		ck_assert_ptr_nonnull(strstr(cli_run_usage, opts[i]));
+	/* Every option the parser knows is documented in --help. */
+	for (i = 0; cli__run_option(i); i++) {
+		snprintf(opt, sizeof(opt), "--%s", cli__run_option(i));
+		ck_assert_msg(strstr(cli_run_usage, opt), "%s is missing from --help", opt);
+	}
+	ck_assert_uint_ge(i, 11);
 	ck_assert_ptr_nonnull(strstr(cli_usage, "run"));
 }
 END_TEST
@@ -435,6 +438,77 @@ START_TEST(test_error_without_err_struct_still_returns_errno)
 }
 END_TEST
 
+/* ---- virtio devices ---- */
+
+START_TEST(test_rng_and_disks_in_option_order)
+{
+	ck_assert_int_eq(PARSE("--kernel=k", "--rng", "--disk", "/a.img", "--disk",
+			       "/b.img,readonly=on,serial=disk-b", "--disk=/c.img,readonly=off"),
+			 0);
+	ck_assert(cfg.rng);
+	ck_assert_uint_eq(cfg.nr_disks, 3);
+	ck_assert_str_eq(cfg.disks[0].path, "/a.img");
+	ck_assert(!cfg.disks[0].readonly);
+	ck_assert(!cfg.disks[0].has_serial);
+	ck_assert_str_eq(cfg.disks[1].path, "/b.img");
+	ck_assert(cfg.disks[1].readonly);
+	ck_assert(cfg.disks[1].has_serial);
+	ck_assert_str_eq(cfg.disks[1].serial, "disk-b");
+	ck_assert_str_eq(cfg.disks[2].path, "/c.img");
+	ck_assert(!cfg.disks[2].readonly);
+}
+END_TEST
+
+START_TEST(test_no_devices_by_default)
+{
+	ck_assert_int_eq(PARSE("--kernel=k"), 0);
+	ck_assert(!cfg.rng);
+	ck_assert_uint_eq(cfg.nr_disks, 0);
+}
+END_TEST
+
+START_TEST(test_serial_of_20_bytes_is_accepted)
+{
+	ck_assert_int_eq(PARSE("--kernel=k", "--disk=/a,serial=01234567890123456789"), 0);
+	ck_assert_str_eq(cfg.disks[0].serial, "01234567890123456789");
+}
+END_TEST
+
+START_TEST(test_bad_disk_options_are_rejected)
+{
+	ck_assert_error(PARSE("--kernel=k", "--disk="), EINVAL, "--disk: empty path");
+	ck_assert_error(PARSE("--kernel=k", "--disk=,readonly=on"), EINVAL, "--disk: empty path");
+	ck_assert_error(PARSE("--kernel=k", "--disk=/a,readonly=maybe"), EINVAL,
+			"--disk: readonly must be on or off");
+	ck_assert_error(PARSE("--kernel=k", "--disk=/a,cache=none"), EINVAL,
+			"--disk: unknown option 'cache'");
+	ck_assert_error(PARSE("--kernel=k", "--disk=/a,readonly"), EINVAL,
+			"--disk: 'readonly' is not KEY=VALUE");
+	ck_assert_error(PARSE("--kernel=k", "--disk=/a,"), EINVAL, "--disk: '' is not KEY=VALUE");
+	ck_assert_error(PARSE("--kernel=k", "--disk=/a,serial=012345678901234567890"), EINVAL,
+			"--disk: serial is longer than 20 bytes");
+	ck_assert_error(PARSE("--kernel=k", "--rng=on"), EINVAL, "option '--rng' takes no value");
+}
+END_TEST
+
+START_TEST(test_more_than_eight_disks_are_rejected)
+{
+	ck_assert_error(PARSE("--kernel=k", "--disk=/1", "--disk=/2", "--disk=/3", "--disk=/4",
+			      "--disk=/5", "--disk=/6", "--disk=/7", "--disk=/8", "--disk=/9"),
+			E2BIG, "--disk: at most 8 disks");
+}
+END_TEST
+
+START_TEST(test_disk_path_too_long_is_rejected)
+{
+	static char arg[RUN_MAX_PATH + 16];
+
+	memset(arg, 'a', sizeof(arg) - 1);
+	memcpy(arg, "--disk=/", 8);
+	ck_assert_error(PARSE("--kernel=k", arg), ENAMETOOLONG, "--disk: path is too long");
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
 	Suite *s = suite_create("cli options");
@@ -477,6 +551,12 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, test_missing_kernel_is_rejected);
 	tcase_add_test(tc, test_empty_kernel_and_initrd_paths_are_rejected);
 	tcase_add_test(tc, test_error_without_err_struct_still_returns_errno);
+	tcase_add_test(tc, test_rng_and_disks_in_option_order);
+	tcase_add_test(tc, test_no_devices_by_default);
+	tcase_add_test(tc, test_serial_of_20_bytes_is_accepted);
+	tcase_add_test(tc, test_bad_disk_options_are_rejected);
+	tcase_add_test(tc, test_more_than_eight_disks_are_rejected);
+	tcase_add_test(tc, test_disk_path_too_long_is_rejected);
 	suite_add_tcase(s, tc);
 	return s;
 }
