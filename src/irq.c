@@ -110,3 +110,24 @@ int irq__irqfd(struct irq_router *r, int efd, uint32_t gsi, bool assign)
 
 	return ioctl(r->vm_fd, KVM_IRQFD, &irqfd) ? -errno : 0;
 }
+
+int irq__set_shared_line(struct irq_router *r, uint32_t gsi, bool level)
+{
+	struct kvm_irq_level line = { .irq = gsi };
+	bool change;
+	int ret = 0;
+
+	if (gsi >= IRQ_IOAPIC_PINS)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	if (level) {
+		change = r->line_asserted[gsi]++ == 0;
+	} else {
+		change = r->line_asserted[gsi] && --r->line_asserted[gsi] == 0;
+	}
+	line.level = level;
+	if (change && ioctl(r->vm_fd, KVM_IRQ_LINE, &line))
+		ret = -errno;
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}

@@ -55,17 +55,18 @@ void vpci_msix__exit(struct virtio_pci *vp)
 
 static void vpci_intx__set(struct virtio_pci *vp, bool level)
 {
-	struct kvm_irq_level line = { .irq = vp->intx_gsi };
+	int ret;
 
 	if (vp->intx_disabled)
 		level = false;
 	if (level == vp->intx_level)
 		return;
 	vp->intx_level = level;
-	line.level = level;
-	if (ioctl(vp->env.vm_fd, KVM_IRQ_LINE, &line))
-		log_err(vp->env.log, "%s: KVM_IRQ_LINE %u: %s", vp->vdev->ops->name, vp->intx_gsi,
-			strerror(errno));
+	/* Slots 8 apart share a pin: the router keeps it up while any asserts. */
+	ret = irq__set_shared_line(vp->env.irq, vp->intx_gsi, level);
+	if (ret)
+		log_err(vp->env.log, "%s: INTx on pin %u: %s", vp->vdev->ops->name, vp->intx_gsi,
+			strerror(-ret));
 }
 
 void vpci_intx__update(struct virtio_pci *vp)

@@ -168,8 +168,10 @@ void virtio__process_queue(struct virtio_dev *vdev, unsigned int q,
 	do {
 		while ((ret = virtq__pop(vq, &chain, &why)) == 0) {
 			ret = handle(vdev, &chain, &why);
-			if (ret == VIRTIO_REQ_BAD)
+			if (ret == VIRTIO_REQ_BAD) {
+				ret = -EINVAL; /* not to be taken for an empty queue */
 				break;
+			}
 			if (ret != VIRTIO_REQ_DEFERRED) {
 				virtq__push(vq, chain.head, (uint32_t)ret);
 				pushed = true;

@@ -175,6 +175,8 @@ int virtq__pop(struct virtq *vq, struct virtq_chain *chain, const char **why)
 		/* One copy: the driver may rewrite the descriptor while we look. */
 		memcpy(&d, &vq->desc[i], sizeof(d));
 		if (le16toh(d.flags) & VRING_DESC_F_INDIRECT) {
+			/* The table may hold a whole queue's worth; its pointer is not counted. */
+			budget++;
 			ret = chain_indirect(chain, vq, &d, &budget, why);
 			if (ret)
 				return ret;

@@ -87,8 +87,8 @@ void virtio__queue_done(struct virtio_dev *vdev, unsigned int q);
 /* Config space changed: bump the generation and interrupt. */
 void virtio__config_changed(struct virtio_dev *vdev);
 /* A request handler's answer: bytes written for the used ring, or one of these. */
-#define VIRTIO_REQ_DEFERRED (-1) /* completed later with virtq__push */
-#define VIRTIO_REQ_BAD	    (-2) /* the chain breaks the device's rules: NEEDS_RESET */
+#define VIRTIO_REQ_DEFERRED (-1000) /* completed later with virtq__push */
+#define VIRTIO_REQ_BAD	    (-1001) /* the chain breaks the device's rules: NEEDS_RESET */
 
 /*
  * Pop every available chain of queue @q and hand it to @handle, pushing the
