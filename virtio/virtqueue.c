@@ -233,11 +233,13 @@ bool virtq__enable_notify(struct virtq *vq)
 	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != vq->last_avail;
 }
 
-uint64_t virtq__read(const struct virtq_chain *chain, uint64_t offset, void *dst, uint64_t len)
+/* Copy between @buf and [offset, offset+len) of bufs[first..end) of @chain. */
+static uint64_t virtq__copy(const struct virtq_chain *chain, unsigned int first, unsigned int end,
+			    uint64_t offset, uint8_t *buf, uint64_t len, bool to_guest)
 {
 	uint64_t done = 0;
 
-	for (unsigned int i = 0; i < chain->nr_out && done < len; i++) {
+	for (unsigned int i = first; i < end && done < len; i++) {
 		const struct virtq_buf *b = &chain->bufs[i];
 		uint64_t n;
 
@@ -248,32 +250,24 @@ uint64_t virtq__read(const struct virtq_chain *chain, uint64_t offset, void *dst
 		n = b->len - offset;
 		if (n > len - done)
 			n = len - done;
-		memcpy((uint8_t *)dst + done, b->addr + offset, n);
+		if (to_guest)
+			memcpy(b->addr + offset, buf + done, n);
+		else
+			memcpy(buf + done, b->addr + offset, n);
 		done += n;
 		offset = 0;
 	}
 	return done;
 }
 
+uint64_t virtq__read(const struct virtq_chain *chain, uint64_t offset, void *dst, uint64_t len)
+{
+	return virtq__copy(chain, 0, chain->nr_out, offset, dst, len, false);
+}
+
 uint64_t virtq__write(const struct virtq_chain *chain, uint64_t offset, const void *src,
 		      uint64_t len)
 {
-	uint64_t done = 0;
-
-	for (unsigned int i = chain->nr_out; i < chain->nr_out + chain->nr_in && done < len; i++) {
-		const struct virtq_buf *b = &chain->bufs[i];
-		uint64_t n;
-
-		if (offset >= b->len) {
-			offset -= b->len;
-			continue;
-		}
-		n = b->len - offset;
-		if (n > len - done)
-			n = len - done;
-		memcpy(b->addr + offset, (const uint8_t *)src + done, n);
-		done += n;
-		offset = 0;
-	}
-	return done;
+	return virtq__copy(chain, chain->nr_out, chain->nr_out + chain->nr_in, offset,
+			   (uint8_t *)src, len, true);
 }
