@@ -240,6 +240,18 @@ static bool opt_expect_virtio(const char *v, size_t n, struct options *opt)
 	return true;
 }
 
+/* virtio-irq=msix|intx */
+static bool opt_irq(const char *v, size_t n, bool *intx)
+{
+	if (n == 4 && !memcmp(v, "msix", 4))
+		*intx = false;
+	else if (n == 4 && !memcmp(v, "intx", 4))
+		*intx = true;
+	else
+		return false;
+	return true;
+}
+
 static bool parse_token(const char *tok, size_t len, struct options *opt)
 {
 	const char *v;
@@ -256,6 +268,8 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 		return opt_bool(v, n, &opt->virtio);
 	if ((v = opt_value(tok, len, "virtio-reassign", &n)))
 		return opt_bool(v, n, &opt->virtio_reassign);
+	if ((v = opt_value(tok, len, "virtio-irq", &n)))
+		return opt_irq(v, n, &opt->virtio_intx);
 	if ((v = opt_value(tok, len, "expect-virtio", &n)))
 		return opt_expect_virtio(v, n, opt);
 	if ((v = opt_value(tok, len, "blk-seed", &n)))
@@ -277,8 +291,9 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 static bool is_known(const char *tok, size_t len)
 {
 	static const char *const keys[] = {
-		"smp=",		"pci=",	   "mptable=",	       "action=",	 "expect-mem=",
-		"expect-cpus=", "virtio=", "virtio-reassign=", "expect-virtio=", "blk-seed="
+		"smp=",		  "pci=",	  "mptable=",	"action=",
+		"expect-mem=",	  "expect-cpus=", "virtio=",	"virtio-reassign=",
+		"expect-virtio=", "blk-seed=",	  "virtio-irq="
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

@@ -78,7 +78,7 @@ void probe_main(void)
 	}
 	if (opt.pci)
 		pci_run();
-	virtio_run(&opt);
+	virtio_run(&opt, &mp);
 
 	pr("result: %u of %u checks passed", nr_passed, nr_checks);
 	action_run(&opt, nr_passed == nr_checks ? EXIT_PASS : EXIT_FAIL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Intel MultiProcessor Specification 1.4 tables: find the floating pointer,
- * verify checksums, and collect processors and I/O APICs.
+ * verify checksums, and collect processors, I/O APICs, the PCI bus and the
+ * I/O interrupt assignments (for virtio-irq=intx).
  */
 #include "probe.h"
 
@@ -56,6 +57,12 @@ struct mpc_cpu {
 	uint32_t reserved[2];
 } __attribute__((packed));
 
+struct mpc_bus {
+	uint8_t type;
+	uint8_t id;
+	char bus_type[6];
+} __attribute__((packed));
+
 struct mpc_ioapic {
 	uint8_t type;
 	uint8_t id;
@@ -64,9 +71,21 @@ struct mpc_ioapic {
 	uint32_t addr;
 } __attribute__((packed));
 
+struct mpc_intsrc {
+	uint8_t type;
+	uint8_t irq_type;
+	uint16_t flags;
+	uint8_t src_bus;
+	uint8_t src_irq;
+	uint8_t dst_apic;
+	uint8_t dst_irq;
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct mpf) == 16, "mpf layout");
 _Static_assert(sizeof(struct mpc_header) == 44, "mpc header layout");
 _Static_assert(sizeof(struct mpc_cpu) == 20, "mpc processor entry layout");
+_Static_assert(sizeof(struct mpc_bus) == 8, "mpc bus entry layout");
+_Static_assert(sizeof(struct mpc_intsrc) == 8, "mpc interrupt entry layout");
 
 static uint8_t sum(const uint8_t *p, size_t len)
 {
@@ -136,6 +155,7 @@ static bool parse_table(uint64_t addr, struct mpinfo *mp, bool *conforms, char *
 	}
 	mp->lapic_addr = h->lapic;
 	mp->bsp_apic = -1;
+	mp->pci_bus = -1;
 	p = (const uint8_t *)(h + 1);
 	end = (const uint8_t *)phys(addr) + h->length;
 	for (; p < end; n++) {
@@ -170,6 +190,22 @@ static bool parse_table(uint64_t addr, struct mpinfo *mp, bool *conforms, char *
 				mp->ioapic_id = io->id;
 				mp->ioapic_addr = io->addr;
 			}
+		} else if (*p == MP_BUS) {
+			const struct mpc_bus *b = (const void *)p;
+
+			/* Like Linux: the first PCI bus entry is PCI bus 0. */
+			if (mp->pci_bus < 0 && !memcmp(b->bus_type, "PCI   ", 6))
+				mp->pci_bus = b->id;
+		} else if (*p == MP_IOINTR) {
+			const struct mpc_intsrc *e = (const void *)p;
+
+			if (mp->nr_irqs < MP_MAX_IRQS)
+				mp->irqs[mp->nr_irqs++] = (struct mp_irq){
+					e->irq_type, e->flags,	  e->src_bus,
+					e->src_irq,  e->dst_apic, e->dst_irq,
+				};
+			else
+				mp->irqs_truncated = true;
 		}
 		p += len;
 	}
@@ -196,6 +232,25 @@ static void check_cpus(const struct options *opt, const struct mpinfo *mp)
 	else
 		check("mptable-cpus", ok, "%u cpus, %u bsp (apic id %d), apic ids unique%s",
 		      mp->nr_cpus, mp->nr_bsp, mp->bsp_apic, expect);
+}
+
+/*
+ * The I/O interrupt entry for pin (1 = INTA#) of device dev on PCI bus 0:
+ * source bus the PCI bus, source IRQ dev << 2 | (pin - 1), vectored (INT).
+ */
+const struct mp_irq *mptable_pci_irq(const struct mpinfo *mp, unsigned int dev, unsigned int pin)
+{
+	uint8_t src = dev << 2 | (pin - 1);
+
+	if (!mp->found || mp->pci_bus < 0 || pin < 1 || pin > 4)
+		return NULL;
+	for (unsigned int i = 0; i < mp->nr_irqs; i++) {
+		const struct mp_irq *e = &mp->irqs[i];
+
+		if (e->irq_type == MP_IRQ_INT && e->src_bus == mp->pci_bus && e->src_irq == src)
+			return e;
+	}
+	return NULL;
 }
 
 void mptable_run(const struct options *opt, struct mpinfo *mp)

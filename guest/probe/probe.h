@@ -77,6 +77,7 @@ enum action {
 struct options {
 	bool smp, pci, mptable;
 	bool virtio, virtio_reassign;
+	bool virtio_intx;	    /* virtio-irq=intx: INTx through the IOAPIC, not MSI-X */
 	unsigned int expect_virtio; /* VIRTIO_EXPECT_* */
 	uint64_t blk_seed;
 	bool has_expect_mem, has_expect_cpus;
@@ -89,6 +90,25 @@ struct options {
 };
 
 #define MP_MAX_CPUS 256
+#define MP_MAX_IRQS 96 /* I/O interrupt entries kept */
+
+/* An I/O interrupt assignment entry (MP spec 4.3.4). */
+struct mp_irq {
+	uint8_t irq_type; /* 0 INT, 1 NMI, 2 SMI, 3 ExtINT */
+	uint16_t flags;	  /* polarity (bits 1:0), trigger mode (bits 3:2) */
+	uint8_t src_bus, src_irq, dst_apic, dst_irq;
+};
+
+#define MP_IRQ_INT	     0
+#define MP_POLARITY(f)	     ((unsigned int)(f)&3)
+#define MP_TRIGGER(f)	     ((unsigned int)(f) >> 2 & 3)
+#define MP_POLARITY_CONFORMS 0
+#define MP_POLARITY_HIGH     1
+#define MP_POLARITY_LOW	     3
+#define MP_TRIGGER_CONFORMS  0
+#define MP_TRIGGER_EDGE	     1
+#define MP_TRIGGER_LEVEL     3
+#define MP_FLAGS_RESERVED    2 /* either field */
 
 struct mpinfo {
 	bool found; /* a valid floating pointer and configuration table */
@@ -102,6 +122,10 @@ struct mpinfo {
 	unsigned int nr_ioapic;
 	uint8_t ioapic_id;
 	uint32_t ioapic_addr;
+	int pci_bus; /* bus id of the first PCI bus entry (PCI bus 0), -1 if none */
+	unsigned int nr_irqs;
+	bool irqs_truncated;
+	struct mp_irq irqs[MP_MAX_IRQS];
 };
 
 /* Port and memory access. */
@@ -241,7 +265,33 @@ void trap_init(void);
 bool irq_init(void);
 uint32_t lapic_id(void);
 uint32_t irq_count(unsigned int vector);
+uint32_t irq_spurious(unsigned int vector);
+void irq_drain(void);
 bool irq_wait(unsigned int vector, uint32_t since, uint64_t cycles);
+
+/*
+ * An INTx source on a vector: the handler reads its ISR byte before the EOI;
+ * irq_count counts only queue interrupts (ISR bit 0), irq_spurious ISR 0.
+ */
+struct intx_counts {
+	uint32_t total;		    /* interrupts on the vector */
+	uint32_t queue;		    /* ... whose ISR read had bit 0 (queue) set */
+	uint32_t config;	    /* ... bit 1 (configuration change) */
+	uint32_t none;		    /* ... ISR 0: not ours (spurious or stale), ignored */
+	uint32_t not_in_service;    /* ... with the vector clear in the LAPIC ISR */
+	uint32_t pending_after_eoi; /* ... with it set in the LAPIC IRR after the EOI */
+};
+void irq_intx_attach(unsigned int vector, uint64_t isr);
+void irq_intx_detach(struct intx_counts *c);
+
+/* ioapic.c: redirection entries of the I/O APIC at addr */
+#define IOAPIC_POLARITY_LOW 0x2000
+#define IOAPIC_REMOTE_IRR   0x4000
+#define IOAPIC_LEVEL	    0x8000
+#define IOAPIC_MASKED	    0x10000
+bool ioapic_init(uint64_t addr, unsigned int *nr_pins);
+uint64_t ioapic_entry(unsigned int pin);
+void ioapic_set_entry(unsigned int pin, uint64_t entry);
 
 /* action.c */
 __attribute__((noreturn)) void probe_exit(unsigned int status);
@@ -262,6 +312,7 @@ void memcheck_run(const struct bootinfo *bi, const struct options *opt);
 
 /* mptable.c */
 void mptable_run(const struct options *opt, struct mpinfo *mp);
+const struct mp_irq *mptable_pci_irq(const struct mpinfo *mp, unsigned int dev, unsigned int pin);
 
 /* smp.c */
 void lapic_check(const struct mpinfo *mp);
@@ -274,6 +325,6 @@ void pci_cfg_write16(unsigned int dev, unsigned int fn, unsigned int off, uint16
 void pci_run(void);
 
 /* virtio_pci.c */
-void virtio_run(const struct options *opt);
+void virtio_run(const struct options *opt, const struct mpinfo *mp);
 
 #endif /* PROBE_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The probe's virtio driver: the modern virtio-pci transport with MSI-X
- * (virtio_pci.c), split virtqueues (virtqueue.c) and two devices
+ * The probe's virtio driver: the modern virtio-pci transport with MSI-X or
+ * INTx (virtio_pci.c), split virtqueues (virtqueue.c) and two devices
  * (virtio_rng.c, virtio_blk.c). One request is in flight at a time.
  */
 #ifndef PROBE_VIRTIO_H
@@ -66,8 +66,10 @@ struct vring_used {
 struct virtqueue {
 	uint16_t index, size;
 	uint16_t avail_idx, last_used, next_desc;
+	uint16_t late; /* requests given up on that the device may still return */
 	bool event_idx, indirect;
-	unsigned int vector;		 /* IDT vector of its MSI-X entry, 0 if none */
+	bool intx;			 /* vector is an INTx source (may be spurious) */
+	unsigned int vector;		 /* IDT vector of its interrupt, 0 if none */
 	uint64_t notify;		 /* MMIO address of its notification register */
 	struct vring_desc *desc, *table; /* ring and indirect table */
 	volatile struct vring_avail *avail;
@@ -85,11 +87,14 @@ struct vq_buf {
 #define VQ_INDIRECT 0x2 /* the chain goes in an indirect descriptor table */
 
 struct vq_result {
-	bool done;	    /* the used ring returned the chain */
+	bool done;	    /* the used ring returned a chain (not a late one) */
 	bool id_ok;	    /* ... with the head we posted */
 	bool notified;	    /* we notified the device (event index allowed it) */
+	bool intx;	    /* the queue's vector is INTx: spurious counts */
 	uint32_t len;	    /* bytes the device says it wrote */
-	uint32_t irqs;	    /* interrupts on the queue's vector meanwhile */
+	uint32_t irqs;	    /* queue interrupts meanwhile (INTx: ISR bit 0 set) */
+	uint32_t spurious;  /* INTx interrupts meanwhile whose ISR read 0 */
+	uint32_t late;	    /* used entries of earlier, given-up requests skipped */
 	unsigned int ndesc; /* descriptors used in the ring */
 };
 
@@ -104,6 +109,13 @@ struct virtio_dev {
 	unsigned int config_vector; /* IDT vector, 0 if none */
 	uint64_t offered, features;
 	uint32_t status;
+	/* virtio-irq=intx: INTA# through the IOAPIC pin the MP table names */
+	bool intx, intx_on; /* INTx mode; the IOAPIC entry is programmed */
+	const struct mpinfo *mp;
+	unsigned int intx_pin, intx_vector; /* IOAPIC pin, IDT vector */
+	uint32_t intx_reg;		    /* config dword 0x3c: line, pin */
+	const struct mp_irq *intx_mp;	    /* the MP table's entry */
+	uint64_t intx_entry, intx_readback; /* redirection entry written, read */
 };
 
 /* virtio_pci.c */

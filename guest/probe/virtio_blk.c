@@ -77,7 +77,7 @@ static uint8_t blk_status;
 static uint8_t wbuf[IO_BYTES] __attribute__((aligned(64)));
 static uint8_t rbuf[IO_BYTES] __attribute__((aligned(64)));
 static char serial[ID_LEN + 1];
-static char desc[128];
+static char desc[192];
 
 static void pattern(uint8_t *p, uint32_t n, uint64_t seed)
 {
@@ -137,10 +137,16 @@ static bool run(struct blk *b, uint32_t type, uint64_t sector, void *data, uint3
 	st = vq_run(&b->vq, bufs, n, flags, &r) ? blk_status : -1;
 	ok = st == want && ((flags & VQ_POLL) ? !r.irqs : r.irqs) && r.len <= writable;
 	probe_snprintf(desc, sizeof(desc),
-		       "status %s, %s, %s, %u data desc, used len %u of %u, %u irqs%s",
+		       "status %s, %s, %s, %u data desc, used len %u of %u, %u irqs%s%s",
 		       status_name(st), flags & VQ_POLL ? "polled" : "interrupt",
 		       flags & VQ_INDIRECT ? "indirect" : "direct", nseg, r.len, writable, r.irqs,
-		       r.done && !r.id_ok ? ", wrong id" : "");
+		       r.intx ? " (queue)" : "", r.done && !r.id_ok ? ", wrong id" : "");
+	if (r.intx)
+		probe_snprintf(desc + strlen(desc), sizeof(desc) - strlen(desc),
+			       ", %u spurious (ISR 0, ignored)", r.spurious);
+	if (r.late)
+		probe_snprintf(desc + strlen(desc), sizeof(desc) - strlen(desc),
+			       ", %u late completions skipped", r.late);
 	return ok;
 }
 

@@ -6,6 +6,14 @@
  * MSI-X, assign any BAR the firmware left at 0 (from 0xe0000000 up), map the
  * structures, then reset, negotiate features, set up queues with one MSI-X
  * vector each and set DRIVER_OK.
+ *
+ * With virtio-irq=intx MSI-X stays disabled and every vector register holds
+ * VIRTIO_MSI_NO_VECTOR: the function raises INTA#, which the MP table's I/O
+ * interrupt entry for its slot routes to an IOAPIC pin. The probe programs
+ * that pin's redirection entry (polarity and trigger from the entry's flags)
+ * and its interrupt handler reads the ISR, which deasserts the line. As on
+ * any (possibly shared) level-triggered line, an interrupt whose ISR read
+ * returns 0 is not the device's: it is counted as spurious and ignored.
  */
 #include "virtio.h"
 
@@ -17,11 +25,15 @@
 #define MSIX_ENTRY_SIZE	   16
 #define MSIX_CTRL_ENABLE   0x8000
 #define MSIX_CTRL_MASK_ALL 0x4000
+#define MP_ALL_IOAPICS	   0xff
+/* INTx: more spurious (ISR 0) interrupts than this per queue interrupt is a storm. */
+#define INTX_SPURIOUS_MAX 4
 
 /* PCI configuration space. */
 #define PCI_COMMAND	   0x04
 #define PCI_BAR0	   0x10
 #define PCI_CAP_PTR	   0x34
+#define PCI_INTR	   0x3c /* interrupt line (byte 0x3c) and pin (0x3d) */
 #define PCI_STATUS_CAPS	   0x10 /* in the upper half of dword 0x04 */
 #define PCI_CMD_MEM	   0x0002
 #define PCI_CMD_MASTER	   0x0004
@@ -224,23 +236,26 @@ static bool setup_pci(struct virtio_dev *d, bool reassign)
 	if (reassign)
 		clear_bars(d);
 	ncaps = walk_caps(d, caps, &msix_tbl);
+	/* MSI-X is optional only for a driver that uses INTx. */
 	ok = caps[CAP_COMMON].found && caps[CAP_NOTIFY].found && caps[CAP_ISR].found &&
-	     caps[CAP_COMMON].len >= CC_LEN && d->msix_cap;
+	     caps[CAP_COMMON].len >= CC_LEN && (d->msix_cap || d->intx);
 	if (d->type == VIRTIO_ID_BLK)
 		ok = ok && caps[CAP_DEVICE].found;
 	ok = ok && map_cap(d, &caps[CAP_COMMON], &d->common, &assigned) &&
 	     map_cap(d, &caps[CAP_NOTIFY], &d->notify, &assigned) &&
 	     map_cap(d, &caps[CAP_ISR], &d->isr, &assigned) &&
 	     map_cap(d, &caps[CAP_DEVICE], &d->device, &assigned) &&
-	     bar_addr(d, msix_tbl & 7, &tbl_base, &assigned) &&
-	     paging_map(tbl_base + (msix_tbl & ~7U), d->msix_size * MSIX_ENTRY_SIZE, true);
+	     (!d->msix_cap ||
+	      (bar_addr(d, msix_tbl & 7, &tbl_base, &assigned) &&
+	       paging_map(tbl_base + (msix_tbl & ~7U), d->msix_size * MSIX_ENTRY_SIZE, true)));
 	d->msix_table = tbl_base + (msix_tbl & ~7U);
 	d->notify_len = caps[CAP_NOTIFY].len;
 	d->device_len = caps[CAP_DEVICE].len;
 	if (ok) {
-		cmd = cfg(d, PCI_COMMAND);
-		pci_cfg_write16(d->dev, d->fn, PCI_COMMAND,
-				cmd | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_OFF);
+		cmd = cfg(d, PCI_COMMAND) | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_OFF;
+		if (d->intx)
+			cmd &= ~PCI_CMD_INTX_OFF;
+		pci_cfg_write16(d->dev, d->fn, PCI_COMMAND, cmd);
 	}
 	for (unsigned int i = 0; i < 6; i++) {
 		if (d->bar[i])
@@ -248,13 +263,13 @@ static bool setup_pci(struct virtio_dev *d, bool reassign)
 	}
 	check(virtio_check_name(d, "pci"), ok,
 	      "00:%02x.%u, %u caps: common %s, notify %s x%u, isr %s, device %s, pci-cfg %s, "
-	      "msix %u entries bar%u+0x%x, %u bars assigned",
+	      "msix %u entries bar%u+0x%x, %u bars assigned%s",
 	      d->dev, d->fn, ncaps, cap_str(s[0], sizeof(s[0]), &caps[CAP_COMMON]),
 	      cap_str(s[1], sizeof(s[1]), &caps[CAP_NOTIFY]), d->notify_mult,
 	      cap_str(s[2], sizeof(s[2]), &caps[CAP_ISR]),
 	      cap_str(s[3], sizeof(s[3]), &caps[CAP_DEVICE]),
 	      caps[CAP_PCI_CFG].found ? "yes" : "no", d->msix_cap ? d->msix_size : 0, msix_tbl & 7,
-	      msix_tbl & ~7U, assigned);
+	      msix_tbl & ~7U, assigned, d->intx ? ", intx enabled" : "");
 	return ok;
 }
 
@@ -283,6 +298,140 @@ static bool setup_msix(struct virtio_dev *d, unsigned int n, unsigned int *vecto
 	pci_cfg_write16(d->dev, d->fn, d->msix_cap + 2,
 			(ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_MASK_ALL);
 	return true;
+}
+
+static const char *polarity_name(uint16_t flags)
+{
+	static const char *const names[] = { "low (PCI default)", "high", "reserved", "low" };
+
+	return names[MP_POLARITY(flags)];
+}
+
+static const char *trigger_name(uint16_t flags)
+{
+	static const char *const names[] = { "level (PCI default)", "edge", "reserved", "level" };
+
+	return names[MP_TRIGGER(flags)];
+}
+
+/*
+ * INTx: clear the MSI-X enable bit, find the IOAPIC pin of the function's
+ * interrupt pin in the MP table and program its redirection entry: fixed
+ * delivery to this CPU (physical), a new IDT vector, polarity and trigger
+ * mode from the entry's flags (PCI's defaults: active low, level), unmasked.
+ * On failure it reports virtio-NAME-intx.
+ */
+static bool intx_start(struct virtio_dev *d)
+{
+	const struct mp_irq *e = NULL;
+	unsigned int pin, nr_pins = 0;
+	uint16_t ctrl, flags;
+	char why[96] = "";
+
+	if (d->msix_cap) {
+		ctrl = cfg(d, d->msix_cap) >> 16;
+		if (ctrl & MSIX_CTRL_ENABLE)
+			pci_cfg_write16(d->dev, d->fn, d->msix_cap + 2, ctrl & ~MSIX_CTRL_ENABLE);
+	}
+	d->intx_reg = cfg(d, PCI_INTR);
+	pin = d->intx_reg >> 8 & 0xff;
+	if (pin < 1 || pin > 4)
+		probe_snprintf(why, sizeof(why), "interrupt pin register reads %u", pin);
+	else if (!d->mp->found)
+		probe_snprintf(why, sizeof(why), "no MP table to route INT%c#", 'A' + pin - 1);
+	else if (!(e = mptable_pci_irq(d->mp, d->dev, pin)))
+		probe_snprintf(why, sizeof(why),
+			       "no MP I/O interrupt entry for PCI bus id %d irq 0x%x (INT%c#)%s",
+			       d->mp->pci_bus, d->dev << 2 | (pin - 1), 'A' + pin - 1,
+			       d->mp->irqs_truncated ? ", entries truncated" : "");
+	else if (e->dst_apic != d->mp->ioapic_id && e->dst_apic != MP_ALL_IOAPICS)
+		probe_snprintf(why, sizeof(why), "MP entry routes to I/O APIC %u, not %u",
+			       e->dst_apic, d->mp->ioapic_id);
+	else if (MP_POLARITY(e->flags) == MP_FLAGS_RESERVED ||
+		 MP_TRIGGER(e->flags) == MP_FLAGS_RESERVED)
+		probe_snprintf(why, sizeof(why), "MP entry flags 0x%x are reserved values",
+			       e->flags);
+	else if (!irq_init() || !ioapic_init(d->mp->ioapic_addr, &nr_pins))
+		probe_snprintf(why, sizeof(why), "cannot map the I/O APIC at 0x%x",
+			       d->mp->ioapic_addr);
+	else if (e->dst_irq >= nr_pins)
+		probe_snprintf(why, sizeof(why), "MP entry names pin %u, the I/O APIC has %u",
+			       e->dst_irq, nr_pins);
+	else if (next_vector >= IRQ_VECTOR_TIMER)
+		probe_snprintf(why, sizeof(why), "no free IDT vector");
+	if (why[0]) {
+		check(virtio_check_name(d, "intx"), false, "%s", why);
+		return false;
+	}
+	flags = e->flags;
+	d->intx_mp = e;
+	d->intx_pin = e->dst_irq;
+	d->intx_vector = next_vector++;
+	d->intx_entry = d->intx_vector | (uint64_t)lapic_id() << 56;
+	if (MP_POLARITY(flags) != MP_POLARITY_HIGH)
+		d->intx_entry |= IOAPIC_POLARITY_LOW;
+	if (MP_TRIGGER(flags) != MP_TRIGGER_EDGE)
+		d->intx_entry |= IOAPIC_LEVEL;
+	irq_intx_attach(d->intx_vector, d->isr);
+	ioapic_set_entry(d->intx_pin, d->intx_entry);
+	d->intx_readback = ioapic_entry(d->intx_pin);
+	d->intx_on = true;
+	return true;
+}
+
+/*
+ * Mask the pin again and report virtio-NAME-intx: the route, and that queue
+ * interrupts came in with ISR bit 0 set. Interrupts whose ISR read 0 are not
+ * ours (another source on a shared line, or a stale repeat: nested KVM
+ * delivers each level interrupt once more after the EOI); they are counted
+ * and tolerated up to INTX_SPURIOUS_MAX per queue interrupt.
+ */
+static void intx_finish(struct virtio_dev *d)
+{
+	/* The entry as written, without the read-only status bits. */
+	const uint64_t ro = 0x1000 | IOAPIC_REMOTE_IRR;
+	const struct mp_irq *e = d->intx_mp;
+	unsigned int line = d->intx_reg & 0xff, dest = d->intx_entry >> 56;
+	uint64_t last, masked;
+	struct intx_counts c;
+	uint16_t ctrl = d->msix_cap ? cfg(d, d->msix_cap) >> 16 : 0;
+	char note[48] = "";
+	bool storm, ok;
+
+	/*
+	 * Let a repeat the LAPIC still holds (after an interrupt-driven last
+	 * request) arrive and be counted before remote IRR is read, and once
+	 * more after masking, as free_irq's synchronize_irq would.
+	 */
+	irq_drain();
+	last = ioapic_entry(d->intx_pin);
+	ioapic_set_entry(d->intx_pin, d->intx_entry | IOAPIC_MASKED);
+	masked = ioapic_entry(d->intx_pin);
+	irq_drain();
+	irq_intx_detach(&c);
+	d->intx_on = false;
+	storm = c.none > INTX_SPURIOUS_MAX * c.queue;
+	if (!c.queue)
+		probe_snprintf(note, sizeof(note), "; NO QUEUE INTERRUPT");
+	else if (storm)
+		probe_snprintf(note, sizeof(note), "; STORM: over %u per queue interrupt",
+			       INTX_SPURIOUS_MAX);
+	ok = line == d->intx_pin && (d->intx_readback & ~ro) == d->intx_entry && c.queue &&
+	     !storm && !(last & IOAPIC_REMOTE_IRR) && (masked & IOAPIC_MASKED) &&
+	     !(ctrl & MSIX_CTRL_ENABLE);
+	check(virtio_check_name(d, "intx"), ok,
+	      "INT%c# of 00:%02x.%u: MP bus %u irq 0x%x flags 0x%x -> I/O APIC %u pin %u "
+	      "(interrupt line %u %s): active %s, %s, vector 0x%x, dest apic %u, entry 0x%lx "
+	      "reads 0x%lx; %u interrupts: %u queue, %u config, %u spurious (ISR 0, ignored%s); "
+	      "LAPIC: %u not in service on entry, %u pending after the EOI; at the end remote "
+	      "IRR %u, %s, msix %s",
+	      'A' + (int)(d->intx_reg >> 8 & 0xff) - 1, d->dev, d->fn, e->src_bus, e->src_irq,
+	      e->flags, e->dst_apic, d->intx_pin, line, line == d->intx_pin ? "agrees" : "DIFFERS",
+	      polarity_name(e->flags), trigger_name(e->flags), d->intx_vector, dest, d->intx_entry,
+	      d->intx_readback, c.total, c.queue, c.config, c.none, note, c.not_in_service,
+	      c.pending_after_eoi, !!(last & IOAPIC_REMOTE_IRR),
+	      masked & IOAPIC_MASKED ? "masked again" : "NOT MASKED",
+	      ctrl & MSIX_CTRL_ENABLE ? "ENABLED" : "off");
 }
 
 static uint8_t status_read(const struct virtio_dev *d)
@@ -382,20 +531,70 @@ static bool setup_queue(struct virtio_dev *d, struct virtqueue *vq, uint16_t q, 
 	}
 	vq->notify = d->notify + (uint64_t)noff * d->notify_mult;
 	vq->vector = vector;
+	vq->intx = d->intx;
 	mmio_write16(d->common + CC_Q_ENABLE, 1);
-	probe_snprintf(why, why_len, "queue %u size %u (max %u) msix %u vector 0x%x notify +0x%lx",
-		       q, size, max, entry, vector, vq->notify - d->notify);
+	if (entry == VIRTIO_NO_VECTOR)
+		probe_snprintf(why, why_len,
+			       "queue %u size %u (max %u) no msix, intx vector 0x%x notify +0x%lx",
+			       q, size, max, vector, vq->notify - d->notify);
+	else
+		probe_snprintf(why, why_len,
+			       "queue %u size %u (max %u) msix %u vector 0x%x notify +0x%lx", q,
+			       size, max, entry, vector, vq->notify - d->notify);
 	return true;
+}
+
+#define MAX_QUEUES 3
+
+/*
+ * Interrupt sources for the configuration (*cfg_entry) and for each queue
+ * (entries[q], written to the device, and vq_vec[q], the IDT vector).
+ * MSI-X: entry 0 for configuration changes and one per queue; with too few
+ * entries the queues get them and the configuration none. INTx: every
+ * register says VIRTIO_MSI_NO_VECTOR, and one vector serves them all.
+ */
+static bool assign_vectors(struct virtio_dev *d, unsigned int nvq, uint16_t *cfg_entry,
+			   uint16_t *entries, unsigned int *vq_vec, char *why, size_t why_len)
+{
+	unsigned int vectors[MAX_QUEUES + 1] = { 0 }, nvec, first;
+	bool ok;
+
+	if (d->intx) {
+		ok = intx_start(d);
+		for (unsigned int q = 0; q < nvq; q++) {
+			entries[q] = VIRTIO_NO_VECTOR;
+			vq_vec[q] = d->intx_vector;
+		}
+		*cfg_entry = VIRTIO_NO_VECTOR;
+		d->config_vector = d->intx_vector;
+		if (!ok)
+			probe_snprintf(why, why_len, "no INTx route");
+		return ok;
+	}
+	nvec = d->msix_size > nvq ? nvq + 1 : nvq;
+	first = nvec > nvq ? 1 : 0;
+	ok = d->msix_size >= nvq && setup_msix(d, nvec, vectors);
+	for (unsigned int q = 0; q < nvq; q++) {
+		entries[q] = first + q;
+		vq_vec[q] = vectors[first + q];
+	}
+	*cfg_entry = first ? 0 : VIRTIO_NO_VECTOR;
+	d->config_vector = first ? vectors[0] : 0;
+	if (!ok)
+		probe_snprintf(why, why_len, "cannot set up %u msi-x vectors (%u entries)", nvec,
+			       d->msix_size);
+	return ok;
 }
 
 /*
  * Device initialisation (virtio 1.x, 3.1.1) with nvq queues. Reports
- * virtio-NAME-reset, -features and -queues (MSI-X and DRIVER_OK).
+ * virtio-NAME-reset, -features and -queues (interrupt sources and
+ * DRIVER_OK); with INTx, virtio-NAME-intx if there is no route.
  */
 bool virtio_start(struct virtio_dev *d, uint64_t wanted, struct virtqueue *vqs, unsigned int nvq)
 {
-	unsigned int vectors[4] = { 0 }, nvec;
-	uint16_t num_queues, cfg_entry, cfgv, first;
+	unsigned int vq_vec[MAX_QUEUES] = { 0 };
+	uint16_t num_queues, cfg_entry = VIRTIO_NO_VECTOR, cfgv, entries[MAX_QUEUES] = { 0 };
 	char why[96] = "";
 	uint8_t st;
 	bool ok;
@@ -405,44 +604,45 @@ bool virtio_start(struct virtio_dev *d, uint64_t wanted, struct virtqueue *vqs, 
 	if (!ok || !negotiate(d, wanted))
 		return false;
 
-	/* Entry 0 for configuration changes and one per queue; with too few
-	 * entries the queues get them and the configuration none. */
-	nvec = d->msix_size > nvq ? nvq + 1 : nvq;
-	first = nvec > nvq ? 1 : 0;
-	ok = nvq <= 3 && d->msix_size >= nvq && setup_msix(d, nvec, vectors);
-	cfg_entry = first ? 0 : VIRTIO_NO_VECTOR;
+	if (nvq > MAX_QUEUES) {
+		probe_snprintf(why, sizeof(why), "%u queues, the probe drives %u", nvq, MAX_QUEUES);
+		ok = false;
+	} else {
+		ok = assign_vectors(d, nvq, &cfg_entry, entries, vq_vec, why, sizeof(why));
+	}
 	mmio_write16(d->common + CC_MSIX_CONFIG, cfg_entry);
 	cfgv = mmio_read16(d->common + CC_MSIX_CONFIG);
-	d->config_vector = first ? vectors[0] : 0;
 	num_queues = mmio_read16(d->common + CC_NUM_QUEUES);
-	if (!ok)
-		probe_snprintf(why, sizeof(why), "cannot set up %u msi-x vectors (%u entries)",
-			       nvec, d->msix_size);
-	else if (cfgv != cfg_entry) {
+	if (ok && cfgv != cfg_entry) {
 		probe_snprintf(why, sizeof(why), "config msix vector reads 0x%x, wrote 0x%x", cfgv,
 			       cfg_entry);
 		ok = false;
-	} else if (num_queues < nvq) {
+	} else if (ok && num_queues < nvq) {
 		probe_snprintf(why, sizeof(why), "%u queues, need %u", num_queues, nvq);
 		ok = false;
 	}
 	for (unsigned int q = 0; ok && q < nvq; q++)
-		ok = setup_queue(d, &vqs[q], q, first + q, vectors[first + q], why, sizeof(why));
+		ok = setup_queue(d, &vqs[q], q, entries[q], vq_vec[q], why, sizeof(why));
 	if (ok)
 		status_set(d, VIRTIO_S_DRIVER_OK);
 	st = status_read(d);
 	ok = ok && st == d->status;
 	check(virtio_check_name(d, "queues"), ok,
-	      "%s; config vector 0x%x, %u of %u queues set up, status 0x%x", why, d->config_vector,
-	      nvq, num_queues, st);
-	if (!ok)
+	      "%s; config vector 0x%x%s, %u of %u queues set up, status 0x%x", why,
+	      d->config_vector, d->intx ? " (intx)" : "", nvq, num_queues, st);
+	if (!ok) {
 		status_set(d, VIRTIO_S_FAILED);
+		if (d->intx_on)
+			intx_finish(d);
+	}
 	return ok;
 }
 
-/* Reset the device: it stops using our memory. */
+/* Reset the device: it stops using our memory. With INTx, mask the pin first. */
 void virtio_stop(struct virtio_dev *d)
 {
+	if (d->intx_on)
+		intx_finish(d);
 	if (!reset(d))
 		pr("virtio %s did not reset (status 0x%x)", d->name, status_read(d));
 }
@@ -504,7 +704,7 @@ static unsigned int scan(struct virtio_dev *devs)
 	return n;
 }
 
-void virtio_run(const struct options *opt)
+void virtio_run(const struct options *opt, const struct mpinfo *mp)
 {
 	static struct virtio_dev devs[NR_KINDS];
 
@@ -526,6 +726,8 @@ void virtio_run(const struct options *opt)
 		}
 		pr("virtio %s 00:%02x.%u %04x:%04x", d->name, d->dev, d->fn, VIRTIO_VENDOR,
 		   VIRTIO_PCI_MODERN + d->type);
+		d->intx = opt->virtio_intx;
+		d->mp = mp;
 		if (!setup_pci(d, opt->virtio_reassign))
 			continue;
 		if (d->type == VIRTIO_ID_RNG)

@@ -26,13 +26,21 @@ static bool request(struct virtio_dev *d, struct virtqueue *vq, unsigned int i, 
 	struct vq_result r;
 	bool ok;
 
+	char extra[96] = "";
+
 	ok = vq_run(vq, &b, 1, flags, &r) && r.len == RNG_LEN && (poll ? !r.irqs : r.irqs);
+	if (r.intx)
+		probe_snprintf(extra, sizeof(extra), " (queue), %u spurious (ISR 0, ignored)",
+			       r.spurious);
+	if (r.late)
+		probe_snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			       ", %u late completions skipped", r.late);
 	check(virtio_check_name(d, poll ? "poll" : "irq"), ok,
-	      "%s, used len %u of %u, %u interrupts on vector 0x%x, %s",
+	      "%s, used len %u of %u, %u interrupts on vector 0x%x%s, %s",
 	      !r.done	? "no completion"
 	      : r.id_ok ? "completed"
 			: "completed with a wrong id",
-	      r.len, RNG_LEN, r.irqs, vq->vector, r.notified ? "notified" : "not notified");
+	      r.len, RNG_LEN, r.irqs, vq->vector, extra, r.notified ? "notified" : "not notified");
 	return ok;
 }
 

@@ -120,47 +120,83 @@ static uint16_t post(struct virtqueue *vq, const struct vq_buf *bufs, unsigned i
 }
 
 /*
- * Run one request: post it, notify, wait for the used ring (halting until
- * the queue's interrupt, or polling with interrupts off under VQ_POLL) and
- * take the used entry. True if the chain came back with our head.
+ * Take used entries until the one for head: true once an entry that is not a
+ * late one (of a request given up on earlier) was taken, in r.
+ */
+static bool reap(struct virtqueue *vq, uint16_t head, struct vq_result *r)
+{
+	while (vq->used->idx != vq->last_used) {
+		volatile struct vring_used_elem *e = &vq->used->ring[vq->last_used % vq->size];
+		uint32_t id, len;
+
+		barrier(); /* x86 keeps loads in order: the index before the entry */
+		id = e->id;
+		len = e->len;
+		vq->last_used++;
+		if (id != head && vq->late) {
+			vq->late--;
+			r->late++;
+			continue;
+		}
+		r->done = true;
+		r->len = len;
+		r->id_ok = id == head;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Run one request: post it, notify, and wait until the used ring returns it
+ * (completion is decided by the used ring and the entry's id, never by
+ * interrupts alone). Interrupt-driven, it also waits for a queue interrupt
+ * (halting until one; on INTx an interrupt whose ISR read 0 is not one);
+ * under VQ_POLL it polls with interrupts off, then leaves a short window for
+ * a (wrong) queue interrupt. A request that does not complete (or whose entry
+ * had another id) stays in flight, and an entry with another id that comes
+ * later is skipped as its. True if the chain came back with our head.
  */
 bool vq_run(struct virtqueue *vq, const struct vq_buf *bufs, unsigned int n, unsigned int flags,
 	    struct vq_result *r)
 {
-	uint32_t since = vq->vector ? irq_count(vq->vector) : 0;
+	uint32_t since, spurious;
+	bool poll = (flags & VQ_POLL) || !vq->vector;
 	uint16_t head;
+	uint64_t t0;
 
 	memset(r, 0, sizeof(*r));
 	if (!n || n > VQ_SIZE_MAX || (!(flags & VQ_INDIRECT) && n > vq->size))
 		return false;
 	if ((flags & VQ_INDIRECT) && !vq->indirect)
 		return false;
+	since = vq->vector ? irq_count(vq->vector) : 0;
+	spurious = vq->vector ? irq_spurious(vq->vector) : 0;
 	head = post(vq, bufs, n, flags, r);
 
-	if ((flags & VQ_POLL) || !vq->vector) {
-		uint64_t t0 = rdtsc();
+	t0 = rdtsc();
+	for (unsigned int i = 0; i < POLL_LOOPS; i++) {
+		bool irq = vq->vector && irq_count(vq->vector) != since;
+		uint64_t spent;
 
-		for (unsigned int i = 0; i < POLL_LOOPS && vq->used->idx == vq->last_used; i++) {
-			if (rdtsc() - t0 > WAIT_CYCLES)
-				break;
+		if ((r->done || reap(vq, head, r)) && (poll || irq))
+			break;
+		spent = rdtsc() - t0;
+		if (spent > WAIT_CYCLES)
+			break;
+		if (poll || irq) /* polling, or the used ring lags the interrupt */
 			cpu_relax();
-		}
-		/* A device that ignored the suppression interrupts now or soon. */
-		if (vq->vector && vq->used->idx != vq->last_used)
-			irq_wait(vq->vector, since, QUIET_CYCLES);
-	} else {
-		irq_wait(vq->vector, since, WAIT_CYCLES);
+		else
+			irq_wait(vq->vector, since, WAIT_CYCLES - spent);
 	}
-	if (vq->vector)
+	/* A device that ignored the suppression interrupts now or soon. */
+	if (poll && vq->vector && r->done)
+		irq_wait(vq->vector, since, QUIET_CYCLES);
+	if (vq->vector) {
 		r->irqs = irq_count(vq->vector) - since;
-
-	barrier();
-	if (vq->used->idx == vq->last_used)
-		return false;
-	barrier(); /* x86 keeps loads in order: the index before the entry */
-	r->done = true;
-	r->len = vq->used->ring[vq->last_used % vq->size].len;
-	r->id_ok = vq->used->ring[vq->last_used % vq->size].id == head;
-	vq->last_used++;
-	return r->id_ok;
+		r->spurious = irq_spurious(vq->vector) - spurious;
+		r->intx = vq->intx;
+	}
+	if (!r->done || !r->id_ok)
+		vq->late++; /* ours is still the device's: skip its entry if it comes */
+	return r->done && r->id_ok;
 }

@@ -82,9 +82,9 @@ static long first_difference(const uint8_t *a, const uint8_t *b)
 	return -1;
 }
 
-START_TEST(test_probe_writes_exactly_its_pattern_to_the_disk_image)
+/* Boot the probe with rng and blk in @irq_mode and compare the whole image afterwards. */
+static void check_probe_writes_its_pattern(const char *irq_mode, unsigned int seed)
 {
-	const unsigned int seed = 7;
 	char *path = make_image(NULL), disk[256], cmdline[128];
 	const char *args[] = { "--kernel", PROBE_ELF, "--cpus", "2",	     "--memory", "128M",
 			       "--rng",	   "--disk",  disk,	"--cmdline", cmdline,	 NULL };
@@ -93,7 +93,8 @@ START_TEST(test_probe_writes_exactly_its_pattern_to_the_disk_image)
 	long diff;
 
 	snprintf(disk, sizeof(disk), "%s,serial=probe-disk", path);
-	snprintf(cmdline, sizeof(cmdline), "expect-virtio=rng,blk blk-seed=%u", seed);
+	snprintf(cmdline, sizeof(cmdline), "expect-virtio=rng,blk blk-seed=%u virtio-irq=%s", seed,
+		 irq_mode);
 	harness_run(&r, args, TIMEOUT_S, NULL, HARNESS_AS_IS);
 	expect_pass(&r);
 	ck_assert_ptr_nonnull(strstr(r.console, "virtio-rng"));
@@ -113,6 +114,18 @@ START_TEST(test_probe_writes_exactly_its_pattern_to_the_disk_image)
 	harness_free(&r);
 	unlink(path);
 	free(path);
+}
+
+START_TEST(test_probe_writes_exactly_its_pattern_to_the_disk_image)
+{
+	check_probe_writes_its_pattern("msix", 7);
+}
+END_TEST
+
+/* MSI-X left disabled: INTx through the IOAPIC pin the MP table names. */
+START_TEST(test_probe_drives_both_devices_over_intx)
+{
+	check_probe_writes_its_pattern("intx", 11);
 }
 END_TEST
 
@@ -216,6 +229,7 @@ int main(void)
 
 	tcase_set_timeout(io, 2 * TIMEOUT_S);
 	tcase_add_test(io, test_probe_writes_exactly_its_pattern_to_the_disk_image);
+	tcase_add_test(io, test_probe_drives_both_devices_over_intx);
 	tcase_add_test(io, test_readonly_disk_is_read_but_never_written);
 	tcase_add_test(io, test_rng_alone_passes_the_probe);
 	tcase_add_test(io, test_probe_fails_when_an_expected_device_is_missing);
