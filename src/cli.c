@@ -13,6 +13,7 @@ const char cli_usage[] =
 	"\n"
 	"Commands:\n"
 	"  run        boot a virtual machine (see 'accord run --help')\n"
+	"  inventory  print this host's hardware description (see 'accord inventory --help')\n"
 	"  help       show this help\n"
 	"  version    print the version\n";
 
@@ -26,9 +27,17 @@ const char cli_run_usage[] =
 	"                       image (vmlinux; a PVH entry note is used when present)\n"
 	"  --initrd PATH        initial ramdisk loaded for the kernel\n"
 	"  --cmdline STR        kernel command line (at most 4095 bytes)\n"
-	"  --memory SIZE        guest RAM, e.g. 512M or 2G; a bare number is MiB\n"
-	"                       (default 128M; a multiple of 1M, from 8M up to the host's RAM)\n"
-	"  --cpus N             number of vCPUs, 1 to 254 (default 1)\n"
+	"  --memory SIZE[,max=MAX]\n"
+	"                       guest RAM, e.g. 512M or 2G; a bare number is MiB (default\n"
+	"                       128M; a multiple of 1M, from 8M up to the host's RAM). With\n"
+	"                       max, the guest has MAX of RAM of which SIZE is granted at\n"
+	"                       boot; it reserves the rest (in 2M granules) until granted\n"
+	"  --cpus N[,max=M]     vCPUs, 1 to 254 (default 1); with max, M vCPUs exist and N\n"
+	"                       run, the others stay parked until granted\n"
+	"  --pool memory=SIZE,cpus=N\n"
+	"                       what the host grants this VM at most (default: its max)\n"
+	"  --share DIR          a directory the guest may read through the resource device\n"
+	"  --api-socket PATH    control socket (QMP framing, JSON), created with mode 0600\n"
 	"  --console MODE       serial console COM1: stdio (default), file=PATH, or none\n"
 	"  --rng                a virtio-rng device fed from the host's getrandom()\n"
 	"  --disk PATH[,readonly=on|off][,serial=ID]\n"
@@ -68,6 +77,9 @@ enum run_opt {
 	OPT_LOG_LEVEL,
 	OPT_RNG,
 	OPT_DISK,
+	OPT_SHARE,
+	OPT_API_SOCKET,
+	OPT_POOL,
 	OPT_HELP,
 };
 
@@ -83,7 +95,8 @@ static const struct opt_desc run_opts[] = {
 	{ "cpus", OPT_CPUS, true },	  { "console", OPT_CONSOLE, true },
 	{ "name", OPT_NAME, true },	  { "log-level", OPT_LOG_LEVEL, true },
 	{ "rng", OPT_RNG, false },	  { "disk", OPT_DISK, true },
-	{ "help", OPT_HELP, false },
+	{ "share", OPT_SHARE, true },	  { "api-socket", OPT_API_SOCKET, true },
+	{ "pool", OPT_POOL, true },	  { "help", OPT_HELP, false },
 };
 
 static const struct opt_desc *opt__find(const char *name, size_t len)
@@ -117,8 +130,29 @@ static int parse_console(const char *v, struct run_config *cfg, struct acc_err *
 	return 0;
 }
 
-static int parse_memory(const char *v, const struct host_limits *limits, struct run_config *cfg,
-			struct acc_err *err)
+/* "VALUE[,max=MAX]": split off the max= part, if any. */
+static int split_max(const char *opt, const char *v, char *first, size_t cap, const char **max,
+		     struct acc_err *err)
+{
+	const char *comma = strchr(v, ',');
+	size_t len = comma ? (size_t)(comma - v) : strlen(v);
+
+	if (len >= cap)
+		return acc_errf(err, EINVAL, "%s: '%s' is too long", opt, v);
+	memcpy(first, v, len);
+	first[len] = '\0';
+	*max = NULL;
+	if (!comma)
+		return 0;
+	if (strncmp(comma + 1, "max=", 4) || !comma[5])
+		return acc_errf(err, EINVAL, "%s: '%s' should be VALUE or VALUE,max=MAX", opt,
+				comma + 1);
+	*max = comma + 5;
+	return 0;
+}
+
+static int parse_mem_size(const char *v, const struct host_limits *limits, uint64_t *out,
+			  struct acc_err *err)
 {
 	uint64_t size, max = RUN_MAX_MEM_SIZE;
 	int ret;
@@ -137,12 +171,42 @@ static int parse_memory(const char *v, const struct host_limits *limits, struct 
 	if (size > max)
 		return acc_errf(err, ERANGE, "--memory: %s is more than the host's %llu MiB", v,
 				(unsigned long long)(max >> 20));
-	cfg->mem_size = size;
+	*out = size;
 	return 0;
 }
 
-static int parse_cpus(const char *v, const struct host_limits *limits, struct run_config *cfg,
-		      struct acc_err *err)
+static int parse_memory(const char *v, const struct host_limits *limits, struct run_config *cfg,
+			struct acc_err *err)
+{
+	const char *max_str;
+	uint64_t size, max;
+	char first[64];
+	int ret;
+
+	ret = split_max("--memory", v, first, sizeof(first), &max_str, err);
+	if (!ret)
+		ret = parse_mem_size(first, limits, &size, err);
+	if (ret)
+		return ret;
+	max = size;
+	if (max_str) {
+		ret = parse_mem_size(max_str, limits, &max, err);
+		if (ret)
+			return ret;
+		if (max < size)
+			return acc_errf(err, ERANGE, "--memory: max=%s is less than %s", max_str,
+					first);
+		if ((max - size) % RUN_MEM_GRANULE)
+			return acc_errf(err, EINVAL,
+					"--memory: max minus size must be a multiple of 2M");
+	}
+	cfg->mem_size = max;
+	cfg->mem_grant = size;
+	return 0;
+}
+
+static int parse_cpu_count(const char *v, const struct host_limits *limits, unsigned int *out,
+			   struct acc_err *err)
 {
 	unsigned int max = RUN_MAX_CPUS;
 	uint64_t n;
@@ -155,7 +219,68 @@ static int parse_cpus(const char *v, const struct host_limits *limits, struct ru
 		acc_err_prefix(err, "--cpus: ");
 		return ret;
 	}
-	cfg->cpus = (unsigned int)n;
+	*out = (unsigned int)n;
+	return 0;
+}
+
+static int parse_cpus(const char *v, const struct host_limits *limits, struct run_config *cfg,
+		      struct acc_err *err)
+{
+	unsigned int n, max;
+	const char *max_str;
+	char first[32];
+	int ret;
+
+	ret = split_max("--cpus", v, first, sizeof(first), &max_str, err);
+	if (!ret)
+		ret = parse_cpu_count(first, limits, &n, err);
+	if (ret)
+		return ret;
+	max = n;
+	if (max_str) {
+		ret = parse_cpu_count(max_str, limits, &max, err);
+		if (ret)
+			return ret;
+		if (max < n)
+			return acc_errf(err, ERANGE, "--cpus: max=%s is less than %s", max_str,
+					first);
+	}
+	cfg->cpus = max;
+	cfg->cpus_grant = n;
+	return 0;
+}
+
+/* memory=SIZE,cpus=N: the most this VM's own host policy grants (no broker). */
+static int parse_pool(const char *v, struct run_config *cfg, struct acc_err *err)
+{
+	const char *p = v;
+
+	do {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char item[64];
+		uint64_t n;
+		int ret;
+
+		if (len >= sizeof(item))
+			return acc_errf(err, EINVAL, "--pool: '%s' is too long", p);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (!strncmp(item, "memory=", 7)) {
+			ret = size__parse(item + 7, 1ull << 20, &cfg->pool_mem, err);
+		} else if (!strncmp(item, "cpus=", 5)) {
+			ret = uint__parse(item + 5, 1, RUN_MAX_CPUS, &n, err);
+			cfg->pool_cpus = (unsigned int)n;
+		} else {
+			return acc_errf(err, EINVAL, "--pool: '%s' is not memory=SIZE or cpus=N",
+					item);
+		}
+		if (ret) {
+			acc_err_prefix(err, "--pool: ");
+			return ret;
+		}
+		p = comma ? comma + 1 : NULL;
+	} while (p);
 	return 0;
 }
 
@@ -278,6 +403,18 @@ static int apply_opt(const struct opt_desc *o, const char *v, const struct host_
 		break;
 	case OPT_DISK:
 		return parse_disk(v, cfg, err);
+	case OPT_SHARE:
+		if (!*v)
+			return acc_errf(err, EINVAL, "--share: empty path");
+		cfg->share = v;
+		break;
+	case OPT_API_SOCKET:
+		if (!*v)
+			return acc_errf(err, EINVAL, "--api-socket: empty path");
+		cfg->api_socket = v;
+		break;
+	case OPT_POOL:
+		return parse_pool(v, cfg, err);
 	case OPT_HELP:
 		cfg->help = true;
 		break;
@@ -292,7 +429,9 @@ int cli__parse_run(int argc, char *const argv[], const struct host_limits *limit
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_size = RUN_DEFAULT_MEM_SIZE;
+	cfg->mem_grant = RUN_DEFAULT_MEM_SIZE;
 	cfg->cpus = 1;
+	cfg->cpus_grant = 1;
 	cfg->console = CONSOLE_STDIO;
 	cfg->cmdline = "";
 	cfg->log_level = LOG_INFO;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -86,5 +88,22 @@ int guest_mem__write(const struct guest_mem *m, uint64_t gpa, const void *src, u
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_mem__discard(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint8_t *p = guest_mem__ptr(m, gpa, len);
+
+	if (!p)
+		return -ERANGE;
+	if (m->fd < 0) {
+		memset(p, 0, len);
+		return 0;
+	}
+	/* Punching the memfd frees the pages and drops them from every mapping. */
+	if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(p - m->host),
+		      (off_t)len))
+		return -errno;
 	return 0;
 }

@@ -7,8 +7,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <sched.h>
+
+#include "accord/control.h"
+#include "accord/inventory.h"
 #include "accord/layout.h"
 #include "accord/loader.h"
+#include "accord/qmp.h"
+#include "accord/resource.h"
+#include "accord/share.h"
 #include "accord/virtio_blk.h"
 #include "accord/virtio_rng.h"
 #include "accord/machine.h"
@@ -139,9 +147,132 @@ static int machine__add_virtio(struct machine *m, struct virtio_dev *vdev, void 
 	return 0;
 }
 
+void machine__inventory_alloc(struct machine *m, const struct virtio_resource_config *cfg,
+			      struct inventory_alloc *alloc)
+{
+	cpu_set_t mask;
+
+	memset(alloc, 0, sizeof(*alloc));
+	alloc->granule = RES_GRANULE;
+	alloc->mem_max = m->cfg.mem_size;
+	alloc->vcpus_max = m->cfg.cpus;
+	if (cfg) {
+		alloc->generation = cfg->generation;
+		alloc->mem_granted = cfg->mem_granted;
+		alloc->mem_reserved = cfg->mem_reserved;
+		alloc->vcpus_granted = cfg->vcpus_granted;
+	} else if (m->resource) {
+		struct virtio_resource_config c;
+
+		resource__config(m->resource, &c);
+		alloc->generation = c.generation;
+		alloc->mem_granted = c.mem_granted;
+		alloc->mem_reserved = c.mem_reserved;
+		alloc->vcpus_granted = c.vcpus_granted;
+	}
+	/* The host CPUs this VM's threads may run on. */
+	if (!sched_getaffinity(0, sizeof(mask), &mask))
+		inventory__cpuset_from_affinity(&alloc->cpus, &mask, sizeof(mask));
+}
+
+static long machine__describe(void *ctx, const struct virtio_resource_config *cfg, void *buf,
+			      size_t cap)
+{
+	struct machine *m = ctx;
+	struct inventory_alloc alloc;
+	struct acc_err err;
+	int ret;
+
+	machine__inventory_alloc(m, cfg, &alloc);
+	ret = inventory__to_fdt(m->inventory, &alloc, buf, cap, &err);
+	if (ret < 0)
+		log_err(&m->log, "%s", err.msg);
+	return ret;
+}
+
+/* vCPUs 0..granted-1 run; the others wait, parked, until they are granted. */
+static void machine__set_vcpus(void *ctx, unsigned int granted)
+{
+	struct machine *m = ctx;
+
+	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
+		bool park = i >= granted;
+
+		if (vcpu__is_parked(&m->vcpus[i]) != park)
+			vcpu__set_parked(&m->vcpus[i], park);
+	}
+}
+
+static void machine__event(void *ctx, const char *name, struct json_object *data)
+{
+	struct machine *m = ctx;
+
+	if (m->qmp)
+		qmp__event(m->qmp, name, data);
+	else
+		json_object_put(data);
+}
+
+static void machine__destroy_resource(void *dev)
+{
+	virtio_resource__exit(dev);
+	free(dev);
+}
+
+static int machine__create_resource(struct machine *m, struct acc_err *err)
+{
+	static const struct resource_host_ops ops = { machine__set_vcpus, machine__describe,
+						      machine__event, NULL };
+	struct resource_host_ops host = ops;
+	struct resource_opts opts = {
+		.guest_id = 1,
+		.mem_max = m->cfg.mem_size,
+		.mem_granted = m->cfg.mem_grant,
+		.mem_pool = m->cfg.pool_mem,
+		.vcpus_max = m->cfg.cpus,
+		.vcpus_granted = m->cfg.cpus_grant,
+		.vcpus_pool = m->cfg.pool_cpus,
+	};
+	struct virtio_resource *r;
+	int ret;
+
+	m->inventory = calloc(1, sizeof(*m->inventory));
+	if (!m->inventory)
+		return acc_errf(err, ENOMEM, "out of memory");
+	ret = inventory__scan("", m->inventory, err);
+	if (ret)
+		return ret;
+	if (m->cfg.share) {
+		m->share = calloc(1, sizeof(*m->share));
+		if (!m->share)
+			return acc_errf(err, ENOMEM, "out of memory");
+		ret = share__open_root(m->share, m->cfg.share, err);
+		if (ret)
+			return ret;
+		opts.share = m->share;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return acc_errf(err, ENOMEM, "out of memory");
+	host.ctx = m;
+	ret = virtio_resource__init(r, &opts, &host, &m->vm.mem, &m->log, &m->guest_rl, err);
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	ret = machine__add_virtio(m, &r->vdev, r, machine__destroy_resource, PCI_CLASS_OTHERS, err);
+	if (!ret)
+		m->resource = r;
+	return ret;
+}
+
 static int machine__create_virtio(struct machine *m, struct acc_err *err)
 {
 	int ret;
+
+	ret = machine__create_resource(m, err);
+	if (ret)
+		return ret;
 
 	if (m->cfg.rng) {
 		struct virtio_rng *rng = calloc(1, sizeof(*rng));
@@ -185,6 +316,14 @@ static void machine__destroy_virtio(struct machine *m)
 		mv->destroy(mv->dev);
 		free(mv);
 	}
+	m->resource = NULL;
+	if (m->share) {
+		share__close_root(m->share);
+		free(m->share);
+		m->share = NULL;
+	}
+	free(m->inventory);
+	m->inventory = NULL;
 }
 
 static void machine__on_stop(struct event_handler *h, uint32_t events)
@@ -258,6 +397,12 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	ret = machine__create_vcpus(m, &entry, err);
 	if (ret)
 		goto destroy_vcpus;
+	machine__set_vcpus(m, cfg->cpus_grant);
+	if (cfg->api_socket) {
+		ret = control__start(m, err);
+		if (ret)
+			goto stop_control;
+	}
 	m->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->stop_efd < 0) {
 		ret = acc_errf(err, errno, "eventfd: %s", strerror(errno));
@@ -273,6 +418,8 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 
 close_stop:
 	close(m->stop_efd);
+stop_control:
+	control__stop(m);
 destroy_vcpus:
 	machine__destroy_vcpus(m);
 destroy_virtio:
@@ -384,6 +531,7 @@ void machine__destroy(struct machine *m)
 	if (m->sig_fd >= 0)
 		close(m->sig_fd);
 	close(m->stop_efd);
+	control__stop(m);
 	machine__destroy_vcpus(m);
 	machine__destroy_virtio(m);
 	if (m->port80_efd >= 0)

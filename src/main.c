@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 
 #include "accord/cli.h"
+#include "accord/inventory.h"
 #include "accord/machine.h"
 
 static void host_limits(struct host_limits *limits)
@@ -43,6 +44,57 @@ static int run_main(int argc, char **argv)
 	return status;
 }
 
+static const char inventory_usage[] =
+	"Usage: accord inventory [--format dts|json]\n"
+	"\n"
+	"Print this host's hardware as a guest is told it (docs/inventory.md): CPUs with\n"
+	"their topology and NUMA node, memory per node, PCI devices, and an allocation\n"
+	"of the host's totals with nothing granted.\n"
+	"\n"
+	"Options:\n"
+	"  --format FMT     dts (default, what 'dtc -I dtb -O dts' prints) or json\n"
+	"  --sysroot DIR    read DIR/sys and DIR/proc instead of /sys and /proc (for testing)\n"
+	"  -h, --help       show this help\n";
+
+static int inventory_main(int argc, char **argv)
+{
+	enum inventory_format format = INVENTORY_FORMAT_DTS;
+	const char *sysroot = "";
+	struct acc_err err;
+
+	for (int i = 0; i < argc; i++) {
+		const char *opt = argv[i], *value = i + 1 < argc ? argv[++i] : NULL;
+
+		if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
+			fputs(inventory_usage, stdout);
+			return 0;
+		}
+		if (strcmp(opt, "--format") && strcmp(opt, "--sysroot")) {
+			fprintf(stderr, "accord: inventory: unknown option '%s'\n", opt);
+			return EXIT_STATUS_START_FAILED;
+		}
+		if (!value) {
+			fprintf(stderr, "accord: inventory: %s needs a value\n", opt);
+			return EXIT_STATUS_START_FAILED;
+		}
+		if (!strcmp(opt, "--sysroot")) {
+			sysroot = value;
+		} else if (!strcmp(value, "dts") || !strcmp(value, "json")) {
+			format = !strcmp(value, "json") ? INVENTORY_FORMAT_JSON
+							: INVENTORY_FORMAT_DTS;
+		} else {
+			fprintf(stderr, "accord: inventory: --format: '%s' is not dts or json\n",
+				value);
+			return EXIT_STATUS_START_FAILED;
+		}
+	}
+	if (inventory__print_host(stdout, sysroot, format, &err)) {
+		fprintf(stderr, "accord: %s\n", err.msg);
+		return EXIT_STATUS_START_FAILED;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -53,6 +105,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return run_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "inventory"))
+		return inventory_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		fputs(cli_usage, stdout);
 		return 0;

@@ -7,6 +7,7 @@ int stop__exit_status(enum vm_stop_reason reason, int code)
 	case VM_STOP_DEBUG_EXIT:
 		return code & 0xff;
 	case VM_STOP_POWEROFF:
+	case VM_STOP_QUIT:
 		return 0;
 	case VM_STOP_REBOOT:
 		return EXIT_STATUS_REBOOT;
@@ -42,6 +43,8 @@ const char *stop__describe(enum vm_stop_reason reason)
 		return "internal-error";
 	case VM_STOP_SIGNAL:
 		return "signal";
+	case VM_STOP_QUIT:
+		return "quit";
 	}
 	return "?";
 }

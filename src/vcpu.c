@@ -17,6 +17,8 @@ int vcpu__create(struct vcpu *vcpu, int vm_fd, unsigned int id, const struct vcp
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->id = id;
 	vcpu->env = env;
+	pthread_mutex_init(&vcpu->park_lock, NULL);
+	pthread_cond_init(&vcpu->park_cond, NULL);
 	vcpu->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0)
 		return acc_errf(err, errno, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
@@ -40,6 +42,8 @@ void vcpu__destroy(struct vcpu *vcpu)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	pthread_cond_destroy(&vcpu->park_cond);
+	pthread_mutex_destroy(&vcpu->park_lock);
 }
 
 static void vcpu__kick_handler(int sig)
@@ -155,6 +159,42 @@ bool vcpu__handle_exit(struct vcpu *vcpu, const struct vcpu_exit *exit)
 	return false;
 }
 
+/* Block while parked; true when the VM stops meanwhile. */
+static bool vcpu__wait_unparked(struct vcpu *vcpu)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&vcpu->park_lock);
+	while (vcpu->parked && !atomic_load(vcpu->env->stopping))
+		pthread_cond_wait(&vcpu->park_cond, &vcpu->park_lock);
+	stopping = atomic_load(vcpu->env->stopping);
+	pthread_mutex_unlock(&vcpu->park_lock);
+	return stopping;
+}
+
+void vcpu__set_parked(struct vcpu *vcpu, bool parked)
+{
+	pthread_mutex_lock(&vcpu->park_lock);
+	vcpu->parked = parked;
+	pthread_cond_broadcast(&vcpu->park_cond);
+	pthread_mutex_unlock(&vcpu->park_lock);
+	/* A running vCPU leaves KVM_RUN and then waits in vcpu__wait_unparked. */
+	if (parked && vcpu->started) {
+		vcpu->run->immediate_exit = 1;
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	}
+}
+
+bool vcpu__is_parked(struct vcpu *vcpu)
+{
+	bool parked;
+
+	pthread_mutex_lock(&vcpu->park_lock);
+	parked = vcpu->parked;
+	pthread_mutex_unlock(&vcpu->park_lock);
+	return parked;
+}
+
 static void *vcpu__thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -167,6 +207,8 @@ static void *vcpu__thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
 	while (!atomic_load(env->stopping)) {
+		if (vcpu__wait_unparked(vcpu))
+			break;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -205,6 +247,10 @@ void vcpu__kick(struct vcpu *vcpu)
 	/* immediate_exit covers a kick that lands just before KVM_RUN. */
 	vcpu->run->immediate_exit = 1;
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	/* A parked vCPU sleeps on its condition variable instead. */
+	pthread_mutex_lock(&vcpu->park_lock);
+	pthread_cond_broadcast(&vcpu->park_cond);
+	pthread_mutex_unlock(&vcpu->park_lock);
 }
 
 void vcpu__join(struct vcpu *vcpu)

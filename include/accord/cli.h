@@ -33,8 +33,14 @@ struct run_config {
 	const char *initrd;
 	const char *cmdline;
 	const char *name;
-	uint64_t mem_size;
-	unsigned int cpus;
+	uint64_t mem_size;	 /* guest RAM that exists (the max) */
+	uint64_t mem_grant;	 /* what the guest may use at boot; the rest it reserves */
+	unsigned int cpus;	 /* vCPUs that exist */
+	unsigned int cpus_grant; /* vCPUs that run at boot; the rest are parked */
+	uint64_t pool_mem;	 /* what this VM's host policy can grant (0: mem_size) */
+	unsigned int pool_cpus;	 /* likewise for vCPUs (0: cpus) */
+	const char *share;	 /* directory shared read-only with the guest */
+	const char *api_socket;
 	enum console_mode console;
 	const char *console_path;
 	int log_level; /* enum log_level */
@@ -54,8 +60,10 @@ struct host_limits {
 #define RUN_MIN_MEM_SIZE     (8ull << 20)
 #define RUN_MAX_MEM_SIZE     (1ull << 40)
 #define RUN_MEM_ALIGN	     (1ull << 20)
-#define RUN_MAX_CMDLINE	     4095
-#define RUN_MAX_NAME	     63
+/* Reservations move whole 2 MiB granules, so max - size must be a multiple. */
+#define RUN_MEM_GRANULE (2ull << 20)
+#define RUN_MAX_CMDLINE 4095
+#define RUN_MAX_NAME	63
 /* xAPIC ids are 8 bits, 0xff is broadcast, and the IOAPIC takes one id. */
 #define RUN_MAX_CPUS 254
 

@@ -26,6 +26,8 @@ void guest_mem__destroy(struct guest_mem *m);
 void *guest_mem__ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 /* Copy into guest memory; -EFAULT when the range is not RAM. */
 int guest_mem__write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+/* Give [gpa, gpa+len) back to the host: the pages read as zero afterwards. */
+int guest_mem__discard(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 /* Highest guest-physical address + 1 of the RAM below the hole. */
 static inline uint64_t guest_mem__low_end(const struct guest_mem *m)
 {

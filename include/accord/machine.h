@@ -19,6 +19,8 @@
 #include "accord/stop.h"
 #include "accord/uart.h"
 #include "accord/vcpu.h"
+#include <linux/virtio_resource.h>
+
 #include "accord/irq.h"
 #include "accord/virtio_pci.h"
 #include "accord/vm.h"
@@ -30,7 +32,13 @@ struct machine_virtio {
 	void (*destroy)(void *dev);
 };
 
-#define MACHINE_MAX_VIRTIO (1 + RUN_MAX_DISKS)
+#define MACHINE_MAX_VIRTIO (2 + RUN_MAX_DISKS)
+
+struct host_inventory;
+struct inventory_alloc;
+struct qmp_server;
+struct share;
+struct virtio_resource;
 
 struct machine {
 	struct acc_log log;
@@ -41,6 +49,10 @@ struct machine {
 	struct pci_bus pci;
 	struct irq_router irq;
 	struct machine_virtio *virtio[MACHINE_MAX_VIRTIO];
+	struct virtio_resource *resource;
+	struct host_inventory *inventory;
+	struct share *share;
+	struct qmp_server *qmp;
 	unsigned int nr_virtio;
 	uint64_t next_bar;
 	struct uart com1;
@@ -68,5 +80,8 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 /* Run until the guest or the host stops the VM; returns accord's exit status. */
 int machine__run(struct machine *m);
 void machine__destroy(struct machine *m);
+/* The allocation part of the hardware description (@cfg: the device's view, or NULL). */
+void machine__inventory_alloc(struct machine *m, const struct virtio_resource_config *cfg,
+			      struct inventory_alloc *alloc);
 
 #endif

@@ -12,6 +12,7 @@ enum vm_stop_reason {
 	VM_STOP_KVM_ERROR,	/* internal error, failed entry, unknown exit */
 	VM_STOP_INTERNAL_ERROR, /* accord itself failed while running */
 	VM_STOP_SIGNAL,		/* code: the signal number */
+	VM_STOP_QUIT,		/* the control socket's quit */
 };
 
 #define EXIT_STATUS_START_FAILED 1

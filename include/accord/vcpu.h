@@ -36,6 +36,10 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	const struct vcpu_env *env;
+	/* A parked vCPU exists for the guest but its thread does not enter KVM_RUN. */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	bool parked;
 };
 
 /* The signal that interrupts KVM_RUN; blocked everywhere but in vCPU threads. */
@@ -46,6 +50,9 @@ int vcpu__create(struct vcpu *vcpu, int vm_fd, unsigned int id, const struct vcp
 void vcpu__destroy(struct vcpu *vcpu);
 int vcpu__start(struct vcpu *vcpu, struct acc_err *err);
 void vcpu__kick(struct vcpu *vcpu);
+/* Stop running @vcpu (it leaves KVM_RUN at once) or let it run again. */
+void vcpu__set_parked(struct vcpu *vcpu, bool parked);
+bool vcpu__is_parked(struct vcpu *vcpu);
 void vcpu__join(struct vcpu *vcpu);
 /* Install the no-op handler for VCPU_KICK_SIGNAL (once per process is enough). */
 int vcpu__install_kick_handler(void);

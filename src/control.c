@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VM's control socket commands (QMP framing in src/qmp.c): status,
+ * inventory, allocation, agreements, statistics, host-initiated changes,
+ * messages, quit. Handlers run on the event-loop thread; argument types are
+ * checked the way QEMU checks them, with QEMU's wording.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accord/control.h"
+#include "accord/inventory.h"
+#include "accord/machine.h"
+#include "accord/qmp.h"
+#include "accord/resource.h"
+
+struct arg_spec {
+	const char *name;
+	json_type type;
+	bool required;
+};
+
+/* Every argument known, of its type, the required ones present. */
+static int check_args(struct json_object *args, const struct arg_spec *spec, size_t n,
+		      struct qmp_error *err)
+{
+	json_object_object_foreach(args, key, val)
+	{
+		size_t i;
+
+		for (i = 0; i < n && strcmp(spec[i].name, key); i++)
+			;
+		if (i == n)
+			return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
+					   "Parameter '%s' is unexpected", key);
+		if (!json_object_is_type(val, spec[i].type))
+			return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
+					   "Invalid parameter type for '%s', expected: %s", key,
+					   spec[i].type == json_type_int      ? "integer"
+					   : spec[i].type == json_type_string ? "string"
+									      : "object");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (spec[i].required && !json_object_object_get_ex(args, spec[i].name, NULL))
+			return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
+					   "Parameter '%s' is missing", spec[i].name);
+	}
+	return 0;
+}
+
+/* A non-negative integer argument (json-c keeps up to int64). */
+static int get_u64(struct json_object *args, const char *name, uint64_t *out, bool *present,
+		   struct qmp_error *err)
+{
+	struct json_object *v;
+
+	*present = json_object_object_get_ex(args, name, &v);
+	if (!*present)
+		return 0;
+	if (json_object_get_int64(v) < 0)
+		return qmp__errorf(err, QMP_ERROR_GENERIC, ERANGE,
+				   "Parameter '%s' must not be negative", name);
+	*out = (uint64_t)json_object_get_int64(v);
+	return 0;
+}
+
+static int no_args(struct json_object *args, struct qmp_error *err)
+{
+	return check_args(args, NULL, 0, err);
+}
+
+static int cmd_query_status(void *ctx, struct json_object *args, struct json_object **ret,
+			    struct qmp_error *err)
+{
+	struct machine *m = ctx;
+	struct json_object *o;
+
+	if (no_args(args, err))
+		return -EINVAL;
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("running"));
+	json_object_object_add(o, "running", json_object_new_boolean(1));
+	json_object_object_add(o, "name", m->cfg.name ? json_object_new_string(m->cfg.name) : NULL);
+	json_object_object_add(o, "vcpus", json_object_new_int64(m->nr_vcpus));
+	json_object_object_add(o, "memory", json_object_new_uint64(m->cfg.mem_size));
+	*ret = o;
+	return 0;
+}
+
+static int cmd_query_inventory(void *ctx, struct json_object *args, struct json_object **ret,
+			       struct qmp_error *err)
+{
+	struct machine *m = ctx;
+	struct inventory_alloc alloc;
+
+	if (no_args(args, err))
+		return -EINVAL;
+	machine__inventory_alloc(m, NULL, &alloc);
+	*ret = inventory__to_json(m->inventory, &alloc);
+	return *ret ? 0 : qmp__errorf(err, QMP_ERROR_GENERIC, ENOMEM, "out of memory");
+}
+
+static int cmd_query_allocation(void *ctx, struct json_object *args, struct json_object **ret,
+				struct qmp_error *err)
+{
+	struct machine *m = ctx;
+
+	if (no_args(args, err))
+		return -EINVAL;
+	*ret = resource__allocation_json(m->resource);
+	return 0;
+}
+
+static int cmd_query_requests(void *ctx, struct json_object *args, struct json_object **ret,
+			      struct qmp_error *err)
+{
+	struct machine *m = ctx;
+
+	if (no_args(args, err))
+		return -EINVAL;
+	*ret = resource__requests_json(m->resource);
+	return 0;
+}
+
+static int cmd_query_stats(void *ctx, struct json_object *args, struct json_object **ret,
+			   struct qmp_error *err)
+{
+	struct machine *m = ctx;
+
+	if (no_args(args, err))
+		return -EINVAL;
+	*ret = resource__stats_json(m->resource);
+	return 0;
+}
+
+static int cmd_set_allocation(void *ctx, struct json_object *args, struct json_object **ret,
+			      struct qmp_error *err)
+{
+	static const struct arg_spec spec[] = {
+		{ "memory", json_type_int, false },
+		{ "vcpus", json_type_int, false },
+	};
+	struct machine *m = ctx;
+	uint64_t mem = 0, vcpus = 0;
+	bool has_mem, has_vcpus;
+	unsigned int n;
+	int ret_code;
+
+	if (check_args(args, spec, 2, err) || get_u64(args, "memory", &mem, &has_mem, err) ||
+	    get_u64(args, "vcpus", &vcpus, &has_vcpus, err))
+		return -EINVAL;
+	if (!has_mem && !has_vcpus)
+		return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
+				   "set-allocation needs 'memory' or 'vcpus'");
+	n = vcpus > UINT32_MAX ? UINT32_MAX : (unsigned int)vcpus;
+	ret_code = resource__set_allocation(m->resource, has_mem ? &mem : NULL,
+					    has_vcpus ? &n : NULL, &err->err);
+	if (ret_code)
+		return ret_code;
+	*ret = resource__allocation_json(m->resource);
+	return 0;
+}
+
+static int cmd_reclaim(void *ctx, struct json_object *args, struct json_object **ret,
+		       struct qmp_error *err)
+{
+	static const struct arg_spec spec[] = { { "memory", json_type_int, true } };
+	struct machine *m = ctx;
+	uint64_t mem = 0;
+	bool present;
+	int ret_code;
+
+	if (check_args(args, spec, 1, err) || get_u64(args, "memory", &mem, &present, err))
+		return -EINVAL;
+	ret_code = resource__reclaim(m->resource, mem, &err->err);
+	if (ret_code)
+		return ret_code;
+	*ret = resource__allocation_json(m->resource);
+	return 0;
+}
+
+static int cmd_send_message(void *ctx, struct json_object *args, struct json_object **ret,
+			    struct qmp_error *err)
+{
+	static const struct arg_spec spec[] = { { "data", json_type_string, true } };
+	struct machine *m = ctx;
+	struct json_object *v;
+
+	if (check_args(args, spec, 1, err))
+		return -EINVAL;
+	json_object_object_get_ex(args, "data", &v);
+	return resource__send_message(m->resource, json_object_get_string(v),
+				      (size_t)json_object_get_string_len(v), &err->err);
+}
+
+static int cmd_quit(void *ctx, struct json_object *args, struct json_object **ret,
+		    struct qmp_error *err)
+{
+	struct machine *m = ctx;
+
+	if (no_args(args, err))
+		return -EINVAL;
+	m->stop_sink.stop(m->stop_sink.ctx, VM_STOP_QUIT, 0);
+	return 0;
+}
+
+static const struct qmp_command control_commands[] = {
+	{ "query-status", cmd_query_status },
+	{ "query-inventory", cmd_query_inventory },
+	{ "query-allocation", cmd_query_allocation },
+	{ "query-requests", cmd_query_requests },
+	{ "query-stats", cmd_query_stats },
+	{ "set-allocation", cmd_set_allocation },
+	{ "reclaim", cmd_reclaim },
+	{ "send-message", cmd_send_message },
+	{ "quit", cmd_quit },
+};
+
+int control__start(struct machine *m, struct acc_err *err)
+{
+	m->qmp = calloc(1, sizeof(*m->qmp));
+	if (!m->qmp)
+		return acc_errf(err, ENOMEM, "out of memory");
+	return qmp__init(m->qmp, m->cfg.api_socket, &m->loop, control_commands,
+			 sizeof(control_commands) / sizeof(control_commands[0]), m, &m->log, err);
+}
+
+void control__stop(struct machine *m)
+{
+	if (!m->qmp)
+		return;
+	qmp__exit(m->qmp);
+	free(m->qmp);
+	m->qmp = NULL;
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-resource, the operator's side: host-initiated allocation changes
+ * and reclaims, messages to the guest, and JSON views of the allocation,
+ * the agreements and the statistics for the control socket. These run on
+ * the event-loop thread and take the device lock themselves.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "accord/resource.h"
+
+/* Ask the guest to hand back memory down to @target (it reserves pages to comply). */
+static int resource__start_reclaim(struct virtio_resource *r, uint64_t target)
+{
+	struct rc_ev_reclaim ev = { 0 };
+	struct json_object *data;
+	uint64_t amount = r->mem.granted - target, ms;
+	size_t len;
+
+	/* No faster than the guest said it can go, and never instantly. */
+	ms = r->mem_rate ? amount / (r->mem_rate / 1000 ? r->mem_rate / 1000 : 1) : 0;
+	if (ms < RES_MIN_RECLAIM_MS)
+		ms = RES_MIN_RECLAIM_MS;
+	if (ms > UINT32_MAX)
+		ms = UINT32_MAX;
+	ev.hdr.type = VIRTIO_RESOURCE_EV_RECLAIM;
+	ev.hdr.txn = r->next_host_txn++;
+	ev.kind = VIRTIO_RESOURCE_K_MEMORY;
+	ev.deadline_ms = (uint32_t)ms;
+	ev.amount = amount;
+	ev.target = target;
+	len = rc_encode_ev_reclaim(r->scratch, r->scratch_len, &ev);
+	if (!len || resource__queue_event(r, r->scratch, len))
+		return -ENOBUFS;
+	resource__shrink_agreements(r, VIRTIO_RESOURCE_K_MEMORY, amount, true);
+	r->mem.granted = target;
+	r->reclaim_txn = ev.hdr.txn;
+	r->reclaim_target = target;
+	data = json_object_new_object();
+	json_object_object_add(data, "txn", json_object_new_uint64(ev.hdr.txn));
+	json_object_object_add(data, "kind", json_object_new_string("memory"));
+	json_object_object_add(data, "amount", json_object_new_uint64(amount));
+	json_object_object_add(data, "target", json_object_new_uint64(target));
+	json_object_object_add(data, "deadline-ms", json_object_new_uint64(ms));
+	log_info(r->vdev.log, "virtio-resource: reclaiming %llu MiB (to %llu MiB) within %llu ms",
+		 (unsigned long long)(amount >> 20), (unsigned long long)(target >> 20),
+		 (unsigned long long)ms);
+	resource__emit(r, "RECLAIM", data);
+	resource__changed(r, "reclaim");
+	return 0;
+}
+
+static int resource__check_mem(struct virtio_resource *r, uint64_t mem, struct acc_err *err)
+{
+	if (mem % RES_GRANULE)
+		return acc_errf(err, EINVAL, "memory must be a multiple of 2 MiB");
+	if (mem < RES_GRANULE || mem > r->mem.max)
+		return acc_errf(err, ERANGE, "memory must be between 2 MiB and the VM's %llu MiB",
+				(unsigned long long)(r->mem.max >> 20));
+	return 0;
+}
+
+int resource__set_allocation(struct virtio_resource *r, const uint64_t *mem,
+			     const unsigned int *vcpus, struct acc_err *err)
+{
+	bool changed = false;
+	int ret = 0;
+
+	pthread_mutex_lock(&r->vdev.lock);
+	if (mem)
+		ret = resource__check_mem(r, *mem, err);
+	if (!ret && vcpus && (*vcpus < 1 || *vcpus > r->vcpu.max))
+		ret = acc_errf(err, ERANGE, "vcpus must be between 1 and the VM's %llu",
+			       (unsigned long long)r->vcpu.max);
+	if (ret)
+		goto out_unlock;
+	if (mem && *mem < r->mem.granted) {
+		ret = resource__start_reclaim(r, *mem);
+		if (ret) {
+			acc_errf(err, -ret, "the guest's event queue is full");
+			goto out_unlock;
+		}
+	} else if (mem && *mem > r->mem.granted) {
+		r->mem.granted = *mem;
+		changed = true;
+	}
+	if (vcpus && *vcpus != r->vcpu.granted) {
+		if (*vcpus < r->vcpu.granted)
+			resource__shrink_agreements(r, VIRTIO_RESOURCE_K_VCPU,
+						    r->vcpu.granted - *vcpus, true);
+		r->vcpu.granted = *vcpus;
+		changed = true;
+	}
+	if (changed)
+		resource__changed(r, "set-allocation");
+out_unlock:
+	pthread_mutex_unlock(&r->vdev.lock);
+	return ret;
+}
+
+int resource__reclaim(struct virtio_resource *r, uint64_t mem, struct acc_err *err)
+{
+	uint64_t target;
+	int ret;
+
+	pthread_mutex_lock(&r->vdev.lock);
+	if (!mem || mem % RES_GRANULE) {
+		ret = acc_errf(err, EINVAL, "memory must be a positive multiple of 2 MiB");
+	} else if (mem >= r->mem.granted) {
+		ret = acc_errf(err, ERANGE, "the guest holds only %llu MiB",
+			       (unsigned long long)(r->mem.granted >> 20));
+	} else {
+		target = r->mem.granted - mem;
+		ret = resource__start_reclaim(r, target);
+		if (ret)
+			acc_errf(err, -ret, "the guest's event queue is full");
+	}
+	pthread_mutex_unlock(&r->vdev.lock);
+	return ret;
+}
+
+int resource__send_message(struct virtio_resource *r, const void *data, size_t len,
+			   struct acc_err *err)
+{
+	struct rc_message m = { 0 };
+	size_t n;
+	int ret;
+
+	if (len > RES_MAX_MESSAGE - sizeof(struct virtio_resource_message))
+		return acc_errf(err, E2BIG, "a message carries at most %zu bytes",
+				RES_MAX_MESSAGE - sizeof(struct virtio_resource_message));
+	pthread_mutex_lock(&r->vdev.lock);
+	m.hdr.type = VIRTIO_RESOURCE_EV_MESSAGE;
+	m.hdr.txn = r->next_host_txn++;
+	m.dest = r->guest_id;
+	m.source = VIRTIO_RESOURCE_DEST_HOST;
+	m.payload = data;
+	m.payload_len = (uint32_t)len;
+	n = rc_encode_message(r->scratch, r->scratch_len, &m);
+	ret = n ? resource__queue_event(r, r->scratch, n) : -EINVAL;
+	pthread_mutex_unlock(&r->vdev.lock);
+	if (ret)
+		return acc_errf(err, -ret, "the guest's event queue is full");
+	return 0;
+}
+
+/* ---- views ---- */
+
+static struct json_object *kind_json(const struct policy_state *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "max", json_object_new_uint64(st->max));
+	json_object_object_add(o, "pool", json_object_new_uint64(st->pool));
+	json_object_object_add(o, "granted", json_object_new_uint64(st->granted));
+	json_object_object_add(o, "pending", json_object_new_uint64(st->pending));
+	return o;
+}
+
+struct json_object *resource__allocation_json(struct virtio_resource *r)
+{
+	struct json_object *o = json_object_new_object(), *mem;
+
+	pthread_mutex_lock(&r->vdev.lock);
+	mem = kind_json(&r->mem);
+	json_object_object_add(mem, "reserved", json_object_new_uint64(r->memres.reserved));
+	json_object_object_add(mem, "usable", json_object_new_uint64(resource__mem_usable(r)));
+	json_object_object_add(mem, "granule", json_object_new_uint64(RES_GRANULE));
+	json_object_object_add(mem, "reclaiming", json_object_new_boolean(r->reclaim_txn != 0));
+	json_object_object_add(o, "guest-id", json_object_new_int64(r->guest_id));
+	json_object_object_add(o, "generation", json_object_new_int64(r->generation));
+	json_object_object_add(o, "driver", json_object_new_boolean(r->hello));
+	json_object_object_add(o, "memory", mem);
+	json_object_object_add(o, "vcpus", kind_json(&r->vcpu));
+	pthread_mutex_unlock(&r->vdev.lock);
+	return o;
+}
+
+struct json_object *resource__requests_json(struct virtio_resource *r)
+{
+	struct json_object *list = json_object_new_array();
+	struct rc_entry *e;
+	uint32_t idx;
+
+	pthread_mutex_lock(&r->vdev.lock);
+	rc_table_expire(&r->table, resource__now_ns());
+	rc_table_for_each(&r->table, idx, e)
+	{
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "txn", json_object_new_uint64(e->txn));
+		json_object_object_add(o, "app-id", json_object_new_int64(e->app_id));
+		json_object_object_add(o, "kind", json_object_new_int(e->kind));
+		json_object_object_add(o, "amount", json_object_new_uint64(e->amount));
+		json_object_object_add(o, "minimum", json_object_new_uint64(e->minimum));
+		json_object_object_add(o, "granted", json_object_new_uint64(e->granted));
+		json_object_object_add(o, "urgency", json_object_new_int(e->urgency));
+		json_object_object_add(o, "latency", json_object_new_int(e->latency));
+		json_object_object_add(o, "deadline-ms", json_object_new_int64(e->deadline_ms));
+		json_object_object_add(o, "state", json_object_new_string(rc_state_name(e->state)));
+		json_object_object_add(o, "last-answer", json_object_new_int(e->last.type));
+		json_object_array_add(list, o);
+	}
+	pthread_mutex_unlock(&r->vdev.lock);
+	return list;
+}
+
+struct json_object *resource__stats_json(struct virtio_resource *r)
+{
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array();
+
+	pthread_mutex_lock(&r->vdev.lock);
+	for (unsigned int i = 0; i < r->stats_count; i++) {
+		const struct rc_stats *s = &r->stats[(r->stats_head + i) % RES_STATS_RING];
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "timestamp-ns", json_object_new_uint64(s->timestamp_ns));
+		json_object_object_add(e, "mem-total", json_object_new_uint64(s->mem_total));
+		json_object_object_add(e, "mem-available",
+				       json_object_new_uint64(s->mem_available));
+		json_object_object_add(e, "mem-committed",
+				       json_object_new_uint64(s->mem_committed));
+		json_object_object_add(e, "mem-forecast", json_object_new_uint64(s->mem_forecast));
+		json_object_object_add(e, "psi-mem", json_object_new_int64(s->psi_mem_milli));
+		json_object_object_add(e, "psi-cpu", json_object_new_int64(s->psi_cpu_milli));
+		json_object_object_add(e, "cpu-util", json_object_new_int64(s->cpu_util_milli));
+		json_object_object_add(e, "runqueue", json_object_new_int64(s->runqueue_milli));
+		json_object_object_add(e, "vcpu-forecast",
+				       json_object_new_int64(s->vcpu_forecast_milli));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(o, "samples", list);
+	json_object_object_add(o, "dropped", json_object_new_uint64(r->stats_dropped));
+	pthread_mutex_unlock(&r->vdev.lock);
+	return o;
+}

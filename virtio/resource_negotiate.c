@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-resource negotiation: requests answered by the host policy with a
+ * grant, a denial or an offer; accepting and declining offers; releases and
+ * renegotiation; and the memory reservations that give pages back to the
+ * host. Every transition is checked against guest/core's agreement table,
+ * so a message out of order gets an ORDER error and changes nothing.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "accord/resource.h"
+
+static struct policy_state *res_state(struct virtio_resource *r, uint16_t kind)
+{
+	switch (kind) {
+	case VIRTIO_RESOURCE_K_MEMORY:
+		return &r->mem;
+	case VIRTIO_RESOURCE_K_VCPU:
+		return &r->vcpu;
+	default:
+		return NULL;
+	}
+}
+
+static const char *kind_name(uint16_t kind)
+{
+	switch (kind) {
+	case VIRTIO_RESOURCE_K_MEMORY:
+		return "memory";
+	case VIRTIO_RESOURCE_K_VCPU:
+		return "vcpus";
+	case VIRTIO_RESOURCE_K_IO_BANDWIDTH:
+		return "io-bandwidth";
+	}
+	return "unknown";
+}
+
+static void res_decision_event(struct virtio_resource *r, const char *name, const struct rc_hdr *h,
+			       uint16_t kind, uint64_t amount, uint64_t allocation, const char *why)
+{
+	struct json_object *data = json_object_new_object();
+
+	json_object_object_add(data, "txn", json_object_new_uint64(h->txn));
+	json_object_object_add(data, "app-id", json_object_new_int64(h->app_id));
+	json_object_object_add(data, "kind", json_object_new_string(kind_name(kind)));
+	json_object_object_add(data, "amount", json_object_new_uint64(amount));
+	json_object_object_add(data, "allocation", json_object_new_uint64(allocation));
+	json_object_object_add(data, "reason", json_object_new_string(why));
+	log_info(r->vdev.log, "virtio-resource: txn %llu %s %llu: %s (%s)",
+		 (unsigned long long)h->txn, kind_name(kind), (unsigned long long)amount, name,
+		 why);
+	resource__emit(r, name, data);
+}
+
+/* ---- offers held for their transaction ---- */
+
+static struct res_offer *offer_find(struct virtio_resource *r, uint64_t txn)
+{
+	for (unsigned int i = 0; i < RES_MAX_OFFERS; i++) {
+		if (r->offers[i].txn == txn)
+			return &r->offers[i];
+	}
+	return NULL;
+}
+
+/* What an offer holds back from others while it is open: its PART_NOW amount. */
+static uint64_t offer_held(const struct rc_offer *o)
+{
+	for (uint32_t i = 0; i < o->nr_alternatives; i++) {
+		if (o->alt[i].type == VIRTIO_RESOURCE_ALT_PART_NOW)
+			return o->alt[i].amount;
+	}
+	return 0;
+}
+
+static void offer_drop(struct virtio_resource *r, struct res_offer *o)
+{
+	struct policy_state *st = res_state(r, o->offer.alt[0].kind);
+
+	if (st)
+		st->pending -= offer_held(&o->offer);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Offers whose transaction lapsed give back what they held. */
+static void resource__expire(struct virtio_resource *r)
+{
+	struct rc_entry *e;
+
+	rc_table_expire(&r->table, resource__now_ns());
+	for (unsigned int i = 0; i < RES_MAX_OFFERS; i++) {
+		struct res_offer *o = &r->offers[i];
+
+		if (o->txn && (rc_table_find(&r->table, o->txn, &e) || e->state != RC_S_OFFERED))
+			offer_drop(r, o);
+	}
+}
+
+/* ---- deferred (REST_LATER) grants ---- */
+
+static uint64_t res_room(const struct policy_state *st)
+{
+	uint64_t limit = st->max < st->pool ? st->max : st->pool;
+
+	return limit > st->granted ? limit - st->granted : 0;
+}
+
+/* Deliver promised parts, oldest first, as the host gets room for them. */
+static void resource__satisfy_deferred(struct virtio_resource *r)
+{
+	bool changed = false;
+
+	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
+		struct res_deferred *d = &r->deferred[i];
+		struct policy_state *st = res_state(r, d->kind);
+		struct rc_update u = { 0 };
+		struct rc_grant g = { 0 };
+		struct rc_entry *e;
+		size_t len;
+
+		if (!d->txn || !st || d->amount > res_room(st))
+			continue;
+		st->granted += d->amount;
+		st->pending -= d->amount;
+		/* The agreement grows by the promised part (GRANTED + GRANT). */
+		g.amount = d->amount;
+		if (!rc_table_find(&r->table, d->txn, &e) && e->state == RC_S_GRANTED) {
+			u.amount = e->granted + d->amount;
+			u.answer.type = VIRTIO_RESOURCE_EV_GRANT;
+			if (!rc_table_apply(&r->table, d->txn, RC_EV_GRANT, &u, resource__now_ns()))
+				g.amount = u.amount;
+		}
+		g.hdr.type = VIRTIO_RESOURCE_EV_GRANT;
+		g.hdr.txn = d->txn;
+		g.kind = d->kind;
+		g.allocation = st->granted;
+		len = rc_encode_grant(r->scratch, r->scratch_len, &g);
+		if (len)
+			resource__queue_event(r, r->scratch, len);
+		res_decision_event(r, "GRANT", &g.hdr, d->kind, d->amount, st->granted,
+				   "the rest of an accepted offer");
+		memset(d, 0, sizeof(*d));
+		changed = true;
+	}
+	if (changed)
+		resource__changed(r, "deferred grant");
+}
+
+static int deferred_add(struct virtio_resource *r, uint64_t txn, uint16_t kind, uint64_t amount)
+{
+	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
+		if (!r->deferred[i].txn) {
+			r->deferred[i] = (struct res_deferred){ txn, kind, amount };
+			return 0;
+		}
+	}
+	return RC_EBUSY;
+}
+
+/* ---- answers ---- */
+
+static size_t answer_grant(struct virtio_resource *r, const struct rc_hdr *h, uint16_t kind,
+			   uint64_t amount, uint64_t allocation, uint8_t *out, size_t cap)
+{
+	struct rc_grant g = { 0 };
+
+	g.hdr.type = VIRTIO_RESOURCE_A_GRANT;
+	g.hdr.txn = h->txn;
+	g.hdr.app_id = h->app_id;
+	g.kind = kind;
+	g.amount = amount;
+	g.allocation = allocation;
+	return rc_encode_grant(out, cap, &g);
+}
+
+static size_t answer_deny(const struct rc_hdr *h, uint16_t kind, uint16_t reason, uint32_t retry_ms,
+			  uint64_t allocation, uint8_t *out, size_t cap)
+{
+	struct rc_deny d = { 0 };
+
+	d.hdr.type = VIRTIO_RESOURCE_A_DENY;
+	d.hdr.txn = h->txn;
+	d.hdr.app_id = h->app_id;
+	d.kind = kind;
+	d.reason = reason;
+	d.retry_after_ms = retry_ms;
+	d.allocation = allocation;
+	return rc_encode_deny(out, cap, &d);
+}
+
+static size_t answer_ack(struct virtio_resource *r, const struct rc_hdr *h, uint8_t *out,
+			 size_t cap)
+{
+	struct rc_ack a = { 0 };
+
+	a.hdr.type = VIRTIO_RESOURCE_A_ACK;
+	a.hdr.txn = h->txn;
+	a.hdr.app_id = h->app_id;
+	a.mem_granted = r->mem.granted;
+	a.mem_reserved = r->memres.reserved;
+	a.vcpus_granted = (uint32_t)r->vcpu.granted;
+	return rc_encode_ack(out, cap, &a);
+}
+
+static unsigned int res_open_transactions(struct virtio_resource *r)
+{
+	unsigned int n = 0;
+	struct rc_entry *e;
+	uint32_t idx;
+
+	rc_table_for_each(&r->table, idx, e)
+	{
+		if (!rc_state_terminal(e->state) && e->state != RC_S_GRANTED)
+			n++;
+	}
+	return n;
+}
+
+/* ---- REQUEST ---- */
+
+static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, size_t len,
+				uint8_t *out, size_t cap)
+{
+	struct policy_decision d;
+	struct rc_entry req = { 0 }, *e;
+	struct rc_update u = { 0 };
+	struct policy_state *st;
+	struct rc_request q;
+	int ret;
+
+	ret = rc_decode_request(msg, len, &q);
+	if (ret)
+		return resource__answer_error(r, NULL, ret, out, cap);
+	st = res_state(r, q.kind);
+	if (!st) {
+		res_decision_event(r, "DENY", &q.hdr, q.kind, q.amount, 0,
+				   "kind not negotiable here");
+		return answer_deny(&q.hdr, q.kind, VIRTIO_RESOURCE_D_UNSUPPORTED, 0, 0, out, cap);
+	}
+	if (res_open_transactions(r) >= RES_MAX_OUTSTANDING)
+		return resource__answer_error(r, &q.hdr, RC_EBUSY, out, cap);
+	req.txn = q.hdr.txn;
+	req.app_id = q.hdr.app_id;
+	req.kind = q.kind;
+	req.urgency = q.urgency;
+	req.latency = q.latency;
+	req.deadline_ms = q.deadline_ms;
+	req.duration_ms = q.duration_ms;
+	req.amount = policy__round_up(q.amount, st->unit);
+	req.minimum = policy__round_up(q.minimum, st->unit);
+	req.projected = q.projected;
+	ret = rc_table_add(&r->table, &req, resource__now_ns(), &e);
+	if (ret)
+		return resource__answer_error(r, &q.hdr, ret, out, cap);
+
+	policy__decide(st, &(struct policy_request){ req.amount, req.minimum }, &d);
+	switch (d.verdict) {
+	case POLICY_GRANT:
+		st->granted += d.amount;
+		u.amount = d.amount;
+		u.answer.type = VIRTIO_RESOURCE_A_GRANT;
+		rc_table_apply(&r->table, q.hdr.txn, RC_EV_GRANT, &u, resource__now_ns());
+		res_decision_event(r, "GRANT", &q.hdr, q.kind, d.amount, st->granted, d.why);
+		resource__changed(r, "grant");
+		return answer_grant(r, &q.hdr, q.kind, d.amount, st->granted, out, cap);
+	case POLICY_DENY:
+		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, d.deny_reason, 0,
+					       d.retry_after_ms };
+		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, resource__now_ns());
+		res_decision_event(r, "DENY", &q.hdr, q.kind, req.amount, st->granted, d.why);
+		return answer_deny(&q.hdr, q.kind, d.deny_reason, d.retry_after_ms, st->granted,
+				   out, cap);
+	case POLICY_OFFER:
+		break;
+	}
+
+	struct res_offer *slot = offer_find(r, 0);
+	struct rc_offer *o;
+
+	if (!slot) {
+		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, resource__now_ns());
+		return answer_deny(&q.hdr, q.kind, VIRTIO_RESOURCE_D_HOST_LIMIT, POLICY_RETRY_MS,
+				   st->granted, out, cap);
+	}
+	o = &slot->offer;
+	memset(o, 0, sizeof(*o));
+	o->hdr.type = VIRTIO_RESOURCE_A_OFFER;
+	o->hdr.txn = q.hdr.txn;
+	o->hdr.app_id = q.hdr.app_id;
+	o->offer_id = r->next_offer_id++;
+	o->expires_ms = RES_OFFER_EXPIRES_MS;
+	o->alt[0] = (struct rc_alternative){ q.kind, VIRTIO_RESOURCE_ALT_PART_NOW, 0, d.amount };
+	o->nr_alternatives = 1;
+	if (d.later)
+		o->alt[o->nr_alternatives++] =
+			(struct rc_alternative){ q.kind, VIRTIO_RESOURCE_ALT_REST_LATER,
+						 POLICY_LATER_DELAY_MS, d.later };
+	slot->txn = q.hdr.txn;
+	st->pending += d.amount; /* held for this offer until it is taken or lapses */
+	u.offer_id = o->offer_id;
+	u.timeout_ms = o->expires_ms;
+	u.answer.type = VIRTIO_RESOURCE_A_OFFER;
+	rc_table_apply(&r->table, q.hdr.txn, RC_EV_OFFER, &u, resource__now_ns());
+	res_decision_event(r, "OFFER", &q.hdr, q.kind, d.amount, st->granted, d.why);
+	return rc_encode_offer(out, cap, o);
+}
+
+/* ---- ACCEPT / DECLINE ---- */
+
+static size_t negotiate_accept(struct virtio_resource *r, const uint8_t *msg, size_t len,
+			       uint8_t *out, size_t cap)
+{
+	uint64_t now_part = 0, later = 0;
+	struct rc_update u = { 0 };
+	struct policy_state *st;
+	struct res_offer *slot;
+	struct rc_accept a;
+	uint16_t kind;
+	int ret;
+
+	ret = rc_decode_accept(msg, len, &a);
+	if (ret)
+		return resource__answer_error(r, NULL, ret, out, cap);
+	slot = a.hdr.txn ? offer_find(r, a.hdr.txn) : NULL;
+	if (!slot)
+		return resource__answer_error(r, &a.hdr, RC_EORDER, out, cap);
+	ret = rc_accept_check(&a, &slot->offer);
+	if (ret)
+		return resource__answer_error(r, &a.hdr, ret, out, cap);
+	for (uint32_t i = 0; i < slot->offer.nr_alternatives; i++) {
+		const struct rc_alternative *alt = &slot->offer.alt[i];
+
+		if (!(a.choices & (1u << i)))
+			continue;
+		if (alt->type == VIRTIO_RESOURCE_ALT_PART_NOW)
+			now_part = alt->amount;
+		else if (alt->type == VIRTIO_RESOURCE_ALT_REST_LATER)
+			later = alt->amount;
+	}
+	/* An agreement starts with something granted: the part now must be chosen. */
+	if (!now_part)
+		return resource__answer_error(r, &a.hdr, RC_ERANGE, out, cap);
+	kind = slot->offer.alt[0].kind;
+	st = res_state(r, kind);
+	u.amount = now_part;
+	u.offer_id = a.offer_id;
+	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
+	ret = rc_table_apply(&r->table, a.hdr.txn, RC_EV_ACCEPT, &u, resource__now_ns());
+	if (ret)
+		return resource__answer_error(r, &a.hdr, ret, out, cap);
+	offer_drop(r, slot); /* gives back what it held */
+	st->granted += now_part;
+	if (later && !deferred_add(r, a.hdr.txn, kind, later))
+		st->pending += later;
+	res_decision_event(r, "GRANT", &a.hdr, kind, now_part, st->granted, "offer accepted");
+	resource__changed(r, "offer accepted");
+	resource__satisfy_deferred(r);
+	return answer_grant(r, &a.hdr, kind, now_part, st->granted, out, cap);
+}
+
+static size_t negotiate_decline(struct virtio_resource *r, const uint8_t *msg, size_t len,
+				uint8_t *out, size_t cap)
+{
+	struct rc_update u = { 0 };
+	struct res_offer *slot;
+	struct rc_decline dc;
+	int ret;
+
+	ret = rc_decode_decline(msg, len, &dc);
+	if (ret)
+		return resource__answer_error(r, NULL, ret, out, cap);
+	slot = dc.hdr.txn ? offer_find(r, dc.hdr.txn) : NULL;
+	if (!slot)
+		return resource__answer_error(r, &dc.hdr, RC_EORDER, out, cap);
+	u.offer_id = dc.offer_id;
+	u.answer.type = VIRTIO_RESOURCE_A_ACK;
+	ret = rc_table_apply(&r->table, dc.hdr.txn, RC_EV_DECLINE, &u, resource__now_ns());
+	if (ret)
+		return resource__answer_error(r, &dc.hdr, ret, out, cap);
+	offer_drop(r, slot);
+	log_info(r->vdev.log, "virtio-resource: txn %llu: offer declined",
+		 (unsigned long long)dc.hdr.txn);
+	return answer_ack(r, &dc.hdr, out, cap);
+}
+
+/* ---- shrinking: releases and reclaims, newest agreements first ---- */
+
+void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint64_t amount,
+				 bool reclaim)
+{
+	uint64_t now = resource__now_ns();
+
+	while (amount) {
+		struct rc_entry *e, *newest = NULL;
+		struct rc_update u = { 0 };
+		uint32_t idx;
+
+		rc_table_for_each(&r->table, idx, e)
+		{
+			if (e->kind == kind && e->state == RC_S_GRANTED &&
+			    (!newest || e->created_ns > newest->created_ns))
+				newest = e;
+		}
+		/* What is left came with the boot allocation, not an agreement. */
+		if (!newest)
+			return;
+		if (amount >= newest->granted) {
+			amount -= newest->granted;
+			rc_table_apply(&r->table, newest->txn,
+				       reclaim ? RC_EV_RECLAIM : RC_EV_RELEASE, &u, now);
+		} else {
+			u.amount = newest->granted - amount;
+			amount = 0;
+			rc_table_apply(&r->table, newest->txn,
+				       reclaim ? RC_EV_RECLAIM_PART : RC_EV_RELEASE_PART, &u, now);
+		}
+	}
+}
+
+/* Memory can only leave the grant once the guest reserved it (it no longer uses it). */
+static bool mem_release_ready(const struct virtio_resource *r, uint64_t new_granted)
+{
+	return resource__mem_usable(r) <= new_granted;
+}
+
+static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, size_t len,
+				uint8_t *out, size_t cap)
+{
+	struct policy_state *st;
+	struct rc_update u = { 0 };
+	struct rc_release rel;
+	struct rc_entry *e;
+	uint64_t floor;
+	int ret;
+
+	ret = rc_decode_release(msg, len, &rel);
+	if (ret)
+		return resource__answer_error(r, NULL, ret, out, cap);
+	st = res_state(r, rel.kind);
+	if (!st)
+		return resource__answer_error(r, &rel.hdr, RC_EUNSUPPORTED, out, cap);
+	floor = st->unit; /* a guest keeps at least one granule, one vCPU */
+	if (!rel.amount || rel.amount % st->unit || rel.amount > st->granted - floor)
+		return resource__answer_error(r, &rel.hdr, RC_ERANGE, out, cap);
+	if (rel.kind == VIRTIO_RESOURCE_K_MEMORY && !mem_release_ready(r, st->granted - rel.amount))
+		return resource__answer_error(r, &rel.hdr, RC_EORDER, out, cap);
+	if (rel.hdr.txn) {
+		/* Releasing (part of) one agreement. */
+		ret = rc_table_find(&r->table, rel.hdr.txn, &e);
+		if (!ret &&
+		    (e->state != RC_S_GRANTED || e->kind != rel.kind || rel.amount > e->granted))
+			ret = RC_EORDER;
+		if (!ret) {
+			u.amount = e->granted - rel.amount;
+			u.answer.type = VIRTIO_RESOURCE_A_ACK;
+			ret = rc_table_apply(&r->table, rel.hdr.txn,
+					     u.amount ? RC_EV_RELEASE_PART : RC_EV_RELEASE, &u,
+					     resource__now_ns());
+		}
+		if (ret)
+			return resource__answer_error(r, &rel.hdr, ret, out, cap);
+	} else {
+		resource__shrink_agreements(r, rel.kind, rel.amount, false);
+	}
+	st->granted -= rel.amount;
+	res_decision_event(r, "RELEASE", &rel.hdr, rel.kind, rel.amount, st->granted,
+			   "given back by the guest");
+	resource__changed(r, "release");
+	resource__satisfy_deferred(r);
+	return answer_ack(r, &rel.hdr, out, cap);
+}
+
+/* ---- RENEGOTIATE (the guest reopens a granted agreement) ---- */
+
+static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *msg, size_t len,
+				    uint8_t *out, size_t cap)
+{
+	struct policy_decision d = { 0 };
+	struct rc_update u = { 0 };
+	struct rc_renegotiate rn;
+	struct policy_state *st;
+	struct rc_entry *e;
+	uint64_t cur, want, now = resource__now_ns();
+	int ret;
+
+	ret = rc_decode_renegotiate(msg, len, &rn);
+	if (ret)
+		return resource__answer_error(r, NULL, ret, out, cap);
+	ret = rc_table_find(&r->table, rn.hdr.txn, &e);
+	if (!ret && (e->state != RC_S_GRANTED || e->kind != rn.kind))
+		ret = RC_EORDER;
+	st = res_state(r, rn.kind);
+	if (!ret && (!st || !rn.amount || rn.amount % st->unit))
+		ret = RC_ERANGE;
+	if (ret)
+		return resource__answer_error(r, &rn.hdr, ret, out, cap);
+	cur = e->granted;
+	want = rn.amount;
+	if (want < cur && rn.kind == VIRTIO_RESOURCE_K_MEMORY &&
+	    !mem_release_ready(r, st->granted - (cur - want)))
+		return resource__answer_error(r, &rn.hdr, RC_EORDER, out, cap);
+	if (want > cur)
+		policy__decide(st, &(struct policy_request){ want - cur, want - cur }, &d);
+	u.amount = want;
+	rc_table_apply(&r->table, rn.hdr.txn, RC_EV_RENEGOTIATE, &u, now);
+	if (want > cur && d.verdict != POLICY_GRANT) {
+		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, VIRTIO_RESOURCE_D_HOST_LIMIT,
+					       0, POLICY_RETRY_MS };
+		rc_table_apply(&r->table, rn.hdr.txn, RC_EV_DENY, &u, now);
+		res_decision_event(r, "DENY", &rn.hdr, rn.kind, want - cur, st->granted,
+				   "renegotiation: no room for more");
+		return answer_deny(&rn.hdr, rn.kind, VIRTIO_RESOURCE_D_HOST_LIMIT, POLICY_RETRY_MS,
+				   st->granted, out, cap);
+	}
+	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
+	rc_table_apply(&r->table, rn.hdr.txn, RC_EV_GRANT, &u, now);
+	st->granted = st->granted - cur + want;
+	res_decision_event(r, "GRANT", &rn.hdr, rn.kind, want, st->granted, "renegotiated");
+	if (want != cur)
+		resource__changed(r, "renegotiation");
+	resource__satisfy_deferred(r);
+	return answer_grant(r, &rn.hdr, rn.kind, want, st->granted, out, cap);
+}
+
+/* ---- RESERVE / UNRESERVE ---- */
+
+static bool ranges_overlap(const struct rc_ranges *m)
+{
+	for (uint32_t i = 0; i < m->nr_ranges; i++) {
+		for (uint32_t j = i + 1; j < m->nr_ranges; j++) {
+			const struct rc_range *a = &m->range[i], *b = &m->range[j];
+
+			if (a->addr < b->addr + b->len && b->addr < a->addr + a->len)
+				return true;
+		}
+	}
+	return false;
+}
+
+static int errno_to_rc(int err)
+{
+	switch (err) {
+	case -EEXIST:
+	case -ENOENT:
+		return RC_EORDER;
+	case -ERANGE:
+		return RC_ERANGE;
+	case -EINVAL:
+		return RC_EALIGN;
+	}
+	return RC_EMALFORMED;
+}
+
+static void resource__check_reclaim_done(struct virtio_resource *r)
+{
+	struct json_object *data;
+
+	if (!r->reclaim_txn || resource__mem_usable(r) > r->mem.granted)
+		return;
+	data = json_object_new_object();
+	json_object_object_add(data, "txn", json_object_new_uint64(r->reclaim_txn));
+	json_object_object_add(data, "memory-granted", json_object_new_uint64(r->mem.granted));
+	json_object_object_add(data, "memory-reserved", json_object_new_uint64(r->memres.reserved));
+	log_info(r->vdev.log, "virtio-resource: reclaim %llu complete, %llu MiB reserved",
+		 (unsigned long long)(r->reclaim_txn & ~RES_HOST_TXN),
+		 (unsigned long long)(r->memres.reserved >> 20));
+	resource__emit(r, "RECLAIM_COMPLETED", data);
+	r->reclaim_txn = 0;
+}
+
+static size_t negotiate_ranges(struct virtio_resource *r, const uint8_t *msg, size_t len,
+			       bool reserve, uint8_t *out, size_t cap)
+{
+	struct rc_ranges ranges; /* about 1 KiB: fine on the event-loop thread's stack */
+	uint64_t total = 0;
+	int ret;
+
+	ret = rc_decode_ranges(msg, len, RES_GRANULE, &ranges);
+	if (!ret && ranges_overlap(&ranges))
+		ret = RC_EORDER;
+	for (uint32_t i = 0; !ret && i < ranges.nr_ranges; i++) {
+		const struct rc_range *g = &ranges.range[i];
+		int e = reserve ? memres__check_free(&r->memres, g->addr, g->len)
+				: memres__check_reserved(&r->memres, g->addr, g->len);
+
+		if (e)
+			ret = errno_to_rc(e);
+		total += g->len;
+	}
+	/* Taking pages back is only allowed within the grant. */
+	if (!ret && !reserve && resource__mem_usable(r) + total > r->mem.granted)
+		ret = RC_ERANGE;
+	if (ret)
+		return resource__answer_error(
+			r, ret == RC_EMALFORMED || ret == RC_ETRUNC ? NULL : &ranges.hdr, ret, out,
+			cap);
+	for (uint32_t i = 0; i < ranges.nr_ranges; i++) {
+		const struct rc_range *g = &ranges.range[i];
+
+		ret = reserve ? memres__reserve(&r->memres, g->addr, g->len)
+			      : memres__unreserve(&r->memres, g->addr, g->len);
+		if (ret) {
+			log_err(r->vdev.log, "virtio-resource: cannot release guest memory: %s",
+				strerror(-ret));
+			return resource__answer_error(r, &ranges.hdr, RC_EMALFORMED, out, cap);
+		}
+	}
+	log_debug(r->vdev.log, "virtio-resource: guest %s %llu MiB (now %llu MiB reserved)",
+		  reserve ? "reserved" : "took back", (unsigned long long)(total >> 20),
+		  (unsigned long long)(r->memres.reserved >> 20));
+	if (reserve)
+		resource__check_reclaim_done(r);
+	return answer_ack(r, &ranges.hdr, out, cap);
+}
+
+int resource__negotiate(struct virtio_resource *r, const uint8_t *msg, size_t len, uint16_t type,
+			uint8_t *out, size_t cap, size_t *out_len)
+{
+	resource__expire(r);
+	switch (type) {
+	case VIRTIO_RESOURCE_T_REQUEST:
+		*out_len = negotiate_request(r, msg, len, out, cap);
+		break;
+	case VIRTIO_RESOURCE_T_ACCEPT:
+		*out_len = negotiate_accept(r, msg, len, out, cap);
+		break;
+	case VIRTIO_RESOURCE_T_DECLINE:
+		*out_len = negotiate_decline(r, msg, len, out, cap);
+		break;
+	case VIRTIO_RESOURCE_T_RELEASE:
+		*out_len = negotiate_release(r, msg, len, out, cap);
+		break;
+	case VIRTIO_RESOURCE_T_RENEGOTIATE:
+		*out_len = negotiate_renegotiate(r, msg, len, out, cap);
+		break;
+	case VIRTIO_RESOURCE_T_RESERVE:
+	case VIRTIO_RESOURCE_T_UNRESERVE:
+		*out_len =
+			negotiate_ranges(r, msg, len, type == VIRTIO_RESOURCE_T_RESERVE, out, cap);
+		break;
+	default: {
+		struct rc_hdr h;
+
+		*out_len = resource__answer_error(r, rc_decode_hdr(msg, len, &h) ? NULL : &h,
+						  RC_EUNSUPPORTED, out, cap);
+		break;
+	}
+	}
+	return 0;
+}
