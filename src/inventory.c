@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "accord/inventory.h"
+#include "rc_types.h"
 
 /* The longest file read: a list of 4096 scattered CPUs fits. */
 #define TEXT_MAX (64 * 1024)
@@ -205,17 +206,6 @@ static int take_dec(const char **p, const char *end, uint64_t max, uint64_t *out
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "0x" and 1 to 8 hex digits, then an optional newline, no larger than @max. */
 static int parse_hex_file(const char *s, size_t len, uint32_t max, uint32_t *out)
 {
@@ -225,7 +215,7 @@ static int parse_hex_file(const char *s, size_t len, uint32_t max, uint32_t *out
 	if (len < 3 || len > 10 || s[0] != '0' || s[1] != 'x')
 		return -EINVAL;
 	for (size_t i = 2; i < len; i++) {
-		int d = hex_digit(s[i]);
+		int d = rc_hex_digit(s[i]);
 
 		if (d < 0)
 			return -EINVAL;
@@ -651,8 +641,8 @@ static int take_hex(const char **p, int digits, uint32_t *out)
 	uint32_t v = 0;
 	int n = 0;
 
-	while (hex_digit(*s) >= 0 && (digits ? n < digits : n < 8)) {
-		v = v * 16 + (uint32_t)hex_digit(*s++);
+	while (rc_hex_digit(*s) >= 0 && (digits ? n < digits : n < 8)) {
+		v = v * 16 + (uint32_t)rc_hex_digit(*s++);
 		n++;
 	}
 	if (!n || (digits && n != digits))

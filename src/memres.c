@@ -63,7 +63,9 @@ bool memres__is_reserved(const struct mem_reservations *r, uint64_t gpa)
 	return i < r->nr_granules && memres__test(r, i);
 }
 
-int memres__check_free(const struct mem_reservations *r, uint64_t gpa, uint64_t len)
+/* Every granule of [gpa, gpa+len) is in the state @reserved; -EEXIST/-ENOENT if not. */
+static int memres__check_all(const struct mem_reservations *r, uint64_t gpa, uint64_t len,
+			     bool reserved)
 {
 	uint64_t first = memres__index(r, gpa), n;
 	int ret;
@@ -73,26 +75,20 @@ int memres__check_free(const struct mem_reservations *r, uint64_t gpa, uint64_t 
 		return ret;
 	n = len / r->granule;
 	for (uint64_t i = 0; i < n; i++) {
-		if (memres__test(r, first + i))
-			return -EEXIST;
+		if (memres__test(r, first + i) != reserved)
+			return reserved ? -ENOENT : -EEXIST;
 	}
 	return 0;
 }
 
+int memres__check_free(const struct mem_reservations *r, uint64_t gpa, uint64_t len)
+{
+	return memres__check_all(r, gpa, len, false);
+}
+
 int memres__check_reserved(const struct mem_reservations *r, uint64_t gpa, uint64_t len)
 {
-	uint64_t first = memres__index(r, gpa), n;
-	int ret;
-
-	ret = memres__check(r, gpa, len);
-	if (ret)
-		return ret;
-	n = len / r->granule;
-	for (uint64_t i = 0; i < n; i++) {
-		if (!memres__test(r, first + i))
-			return -ENOENT;
-	}
-	return 0;
+	return memres__check_all(r, gpa, len, true);
 }
 
 int memres__reserve(struct mem_reservations *r, uint64_t gpa, uint64_t len)

@@ -111,17 +111,6 @@ static int parse_memory(const struct rc_fdt *f, int root, struct rc_inventory *i
 	return node == RC_ENOENT ? 0 : node;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* n hex digits at s into *v. */
 static bool hex_field(const char *s, uint32_t n, uint32_t *v)
 {
@@ -130,7 +119,7 @@ static bool hex_field(const char *s, uint32_t n, uint32_t *v)
 
 	*v = 0;
 	for (i = 0; i < n; i++) {
-		d = hex_digit(s[i]);
+		d = rc_hex_digit(s[i]);
 		if (d < 0)
 			return false;
 		*v = *v << 4 | (uint32_t)d;

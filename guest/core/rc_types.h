@@ -114,6 +114,18 @@ static inline uint64_t rc_div_u64(uint64_t a, uint64_t b)
 #endif
 }
 
+/* The value of hex digit @c, or -1. */
+static inline int rc_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline bool rc_is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));

@@ -79,34 +79,31 @@ static void child_isolate(enum harness_isolation iso)
 	}
 }
 
-void harness_run(struct accord_run *r, const char *const args[], int timeout_s, const char *until,
-		 enum harness_isolation iso)
+void harness_start(struct accord_proc *p, const char *const args[], enum harness_isolation iso)
 {
-	char dir[] = "/tmp/accord-test-XXXXXX", console[64], errpath[64], console_opt[80];
-	char bin[4096];
 	const char *argv[MAX_ARGS + 6];
-	struct timespec start, now;
-	bool signalled = false;
-	int n = 0, wstatus, fd;
-	pid_t pid;
+	char console_opt[128];
+	int n = 0, fd;
 
-	memset(r, 0, sizeof(*r));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(p, 0, sizeof(*p));
+	p->iso = iso;
+	snprintf(p->dir, sizeof(p->dir), "/tmp/accord-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(p->dir));
 	/* The unprivileged child must be able to write its console file there. */
 	if (iso == HARNESS_UNPRIVILEGED)
-		chmod(dir, 0777);
-	snprintf(console, sizeof(console), "%s/console", dir);
-	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
-	snprintf(console_opt, sizeof(console_opt), "file=%s", console);
+		chmod(p->dir, 0777);
+	snprintf(p->console, sizeof(p->console), "%s/console", p->dir);
+	snprintf(p->errpath, sizeof(p->errpath), "%s/stderr", p->dir);
+	snprintf(console_opt, sizeof(console_opt), "file=%s", p->console);
 
 	/* nobody may not be able to reach the build tree (a clone under /root). */
 	if (iso == HARNESS_UNPRIVILEGED) {
-		snprintf(bin, sizeof(bin), "%s/accord", dir);
-		copy_executable(ACCORD_BIN, bin);
+		snprintf(p->bin, sizeof(p->bin), "%s/accord", p->dir);
+		copy_executable(ACCORD_BIN, p->bin);
 	} else {
-		snprintf(bin, sizeof(bin), "%s", ACCORD_BIN);
+		snprintf(p->bin, sizeof(p->bin), "%s", ACCORD_BIN);
 	}
-	argv[n++] = bin;
+	argv[n++] = p->bin;
 	argv[n++] = "run";
 	for (int i = 0; args[i]; i++) {
 		ck_assert_int_lt(n, MAX_ARGS);
@@ -116,48 +113,101 @@ void harness_run(struct accord_run *r, const char *const args[], int timeout_s, 
 	argv[n++] = console_opt;
 	argv[n] = NULL;
 
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	clock_gettime(CLOCK_MONOTONIC, &p->started);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		fd = open(p->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
 			_exit(92);
 		fd = open("/dev/null", O_RDONLY);
 		if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
 			_exit(93);
 		child_isolate(iso);
-		execv(bin, (char *const *)argv);
+		execv(p->bin, (char *const *)argv);
 		_exit(94);
 	}
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+static int elapsed_s(const struct accord_proc *p)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int)(now.tv_sec - p->started.tv_sec);
+}
+
+bool harness_wait_console(struct accord_proc *p, const char *needle, int timeout_s)
+{
 	for (;;) {
-		pid_t w = waitpid(pid, &wstatus, WNOHANG);
+		if (file_contains(p->console, needle))
+			return true;
+		if (elapsed_s(p) >= timeout_s || waitpid(p->pid, &p->wstatus, WNOHANG) == p->pid) {
+			p->exited = p->exited || elapsed_s(p) < timeout_s;
+			return file_contains(p->console, needle);
+		}
+		usleep(20 * 1000);
+	}
+}
 
-		if (w == pid)
+void harness_finish(struct accord_proc *p, struct accord_run *r, int timeout_s, const char *until)
+{
+	bool signalled = false;
+
+	memset(r, 0, sizeof(*r));
+	while (!p->exited) {
+		pid_t w = waitpid(p->pid, &p->wstatus, WNOHANG);
+
+		if (w == p->pid)
 			break;
 		ck_assert_int_eq(w, 0);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= timeout_s) {
+		if (elapsed_s(p) >= timeout_s) {
 			r->timed_out = true;
-			kill(pid, SIGKILL);
-			waitpid(pid, &wstatus, 0);
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &p->wstatus, 0);
 			break;
 		}
-		if (until && !signalled && file_contains(console, until)) {
-			kill(pid, SIGTERM);
+		if (until && !signalled && file_contains(p->console, until)) {
+			kill(p->pid, SIGTERM);
 			signalled = true;
 		}
 		usleep(50 * 1000);
 	}
-	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-	r->console = slurp(console);
-	r->err = slurp(errpath);
-	unlink(console);
-	unlink(errpath);
-	if (iso == HARNESS_UNPRIVILEGED)
-		unlink(bin);
-	rmdir(dir);
+	r->status = WIFEXITED(p->wstatus) ? WEXITSTATUS(p->wstatus) : 128 + WTERMSIG(p->wstatus);
+	r->console = slurp(p->console);
+	r->err = slurp(p->errpath);
+	unlink(p->console);
+	unlink(p->errpath);
+	if (p->iso == HARNESS_UNPRIVILEGED)
+		unlink(p->bin);
+	rmdir(p->dir);
+}
+
+void harness_run(struct accord_run *r, const char *const args[], int timeout_s, const char *until,
+		 enum harness_isolation iso)
+{
+	struct accord_proc p;
+
+	harness_start(&p, args, iso);
+	harness_finish(&p, r, timeout_s, until);
+}
+
+long harness_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
 }
 
 void harness_free(struct accord_run *r)

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 enum harness_isolation {
 	HARNESS_AS_IS,
@@ -18,6 +20,27 @@ struct accord_run {
 	char *console;	/* what the guest wrote to COM1 (NUL-terminated) */
 	char *err;	/* what accord wrote to stderr */
 };
+
+/* A running accord, for tests that talk to it while it runs. */
+struct accord_proc {
+	pid_t pid;
+	int wstatus;
+	bool exited;
+	enum harness_isolation iso;
+	struct timespec started;
+	char dir[64];
+	char console[96];
+	char errpath[96];
+	char bin[4096];
+};
+
+void harness_start(struct accord_proc *p, const char *const args[], enum harness_isolation iso);
+/* Wait until the console shows @needle (false on timeout or exit). */
+bool harness_wait_console(struct accord_proc *p, const char *needle, int timeout_s);
+/* Wait for the exit (SIGTERM once @until shows, SIGKILL at @timeout_s) and collect. */
+void harness_finish(struct accord_proc *p, struct accord_run *r, int timeout_s, const char *until);
+/* The process's resident set in KiB, or -1. */
+long harness_rss_kb(pid_t pid);
 
 /*
  * Run `accord run ARGS... --console file=TMP` and wait up to @timeout_s.
