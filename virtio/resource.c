@@ -498,6 +498,10 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 	r->events = calloc(RES_MAX_EVENTS, sizeof(*r->events));
 	r->stats = calloc(RES_STATS_RING, sizeof(*r->stats));
 	r->inventory = malloc(RES_INVENTORY_MAX);
+	if (r->share && !(r->file_buf = malloc(VIRTIO_RESOURCE_MAX_READ))) {
+		ret = acc_errf(err, ENOMEM, "virtio-resource: out of memory");
+		goto free_buffers;
+	}
 	/* Answers (up to an inventory) and, after them, the incoming message. */
 	r->scratch_len = RES_INVENTORY_MAX + sizeof(struct virtio_resource_hdr);
 	r->scratch = malloc(r->scratch_len + RES_MAX_MESSAGE);
@@ -518,6 +522,7 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 exit_virtio:
 	virtio__exit(&r->vdev);
 free_buffers:
+	free(r->file_buf);
 	free(r->scratch);
 	free(r->inventory);
 	free(r->stats);
@@ -529,6 +534,7 @@ free_buffers:
 void virtio_resource__exit(struct virtio_resource *r)
 {
 	virtio__exit(&r->vdev);
+	free(r->file_buf);
 	free(r->scratch);
 	free(r->inventory);
 	free(r->stats);

@@ -49,6 +49,8 @@ static int resource__start_reclaim(struct virtio_resource *r, uint64_t target)
 		 (unsigned long long)ms);
 	resource__emit(r, "RECLAIM", data);
 	resource__changed(r, "reclaim");
+	/* A guest already within the new grant has nothing to hand back. */
+	resource__check_reclaim_done(r);
 	return 0;
 }
 
@@ -93,8 +95,10 @@ int resource__set_allocation(struct virtio_resource *r, const uint64_t *mem,
 		r->vcpu.granted = *vcpus;
 		changed = true;
 	}
-	if (changed)
+	if (changed) {
 		resource__changed(r, "set-allocation");
+		resource__check_reclaim_done(r);
+	}
 out_unlock:
 	pthread_mutex_unlock(&r->vdev.lock);
 	return ret;

@@ -68,18 +68,18 @@ int resource__file_op(struct virtio_resource *r, const uint8_t *msg, size_t len,
 	switch (type) {
 	case VIRTIO_RESOURCE_T_FILE_READ: {
 		struct rc_data d = { 0 };
-		uint8_t *data = out + sizeof(struct virtio_resource_hdr);
+		uint8_t *data = r->file_buf;
 
 		if (op.len + sizeof(struct virtio_resource_hdr) > cap) {
 			*out_len = resource__answer_error(r, &op.hdr, RC_ETOOBIG, out, cap);
 			return 0;
 		}
+		/* Its own buffer: the encoder clears the answer before copying the data in. */
 		ret = share__read(r->share, op.handle, op.offset, op.len, data);
 		if (ret < 0) {
 			*out_len = file_error(&op.hdr, ret, out, cap);
 			return 0;
 		}
-		/* The data is already in place after the header; encode around it. */
 		d.hdr.type = VIRTIO_RESOURCE_A_DATA;
 		d.hdr.txn = op.hdr.txn;
 		d.hdr.app_id = op.hdr.app_id;

@@ -553,7 +553,7 @@ static int errno_to_rc(int err)
 	return RC_EMALFORMED;
 }
 
-static void resource__check_reclaim_done(struct virtio_resource *r)
+void resource__check_reclaim_done(struct virtio_resource *r)
 {
 	struct json_object *data;
 

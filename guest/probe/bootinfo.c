@@ -240,6 +240,35 @@ static bool opt_expect_virtio(const char *v, size_t n, struct options *opt)
 	return true;
 }
 
+/* resource=off or resource=NAME,NAME,...: scenarios in order, idle only last. */
+static bool opt_resource(const char *v, size_t n, struct options *opt)
+{
+	opt->nr_resource = 0;
+	opt->resource_idle = false;
+	if (n == 3 && !memcmp(v, "off", 3))
+		return true;
+	while (n) {
+		size_t w = 0;
+		int sc;
+
+		while (w < n && v[w] != ',')
+			w++;
+		sc = resource_scenario(v, w);
+		/* unknown, too many, after idle, or a trailing comma: none at all */
+		if (sc < 0 || opt->nr_resource == RES_LIST_MAX || opt->resource_idle ||
+		    (w < n && w + 1 == n)) {
+			opt->nr_resource = 0;
+			opt->resource_idle = false;
+			return false;
+		}
+		opt->resource[opt->nr_resource++] = sc;
+		opt->resource_idle = sc == RES_IDLE;
+		v += w + (w < n);
+		n -= w + (w < n);
+	}
+	return opt->nr_resource > 0;
+}
+
 /* virtio-irq=msix|intx */
 static bool opt_irq(const char *v, size_t n, bool *intx)
 {
@@ -272,6 +301,15 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 		return opt_irq(v, n, &opt->virtio_intx);
 	if ((v = opt_value(tok, len, "expect-virtio", &n)))
 		return opt_expect_virtio(v, n, opt);
+	if ((v = opt_value(tok, len, "resource", &n)))
+		return opt_resource(v, n, opt);
+	if ((v = opt_value(tok, len, "resource-file", &n))) {
+		if (!n || n >= sizeof(opt->resource_file))
+			return false;
+		memcpy(opt->resource_file, v, n);
+		opt->resource_file[n] = 0;
+		return true;
+	}
 	if ((v = opt_value(tok, len, "blk-seed", &n)))
 		return parse_u64(v, n, &opt->blk_seed, false) && opt->blk_seed <= UINT32_MAX;
 	if ((v = opt_value(tok, len, "action", &n)))
@@ -291,9 +329,9 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 static bool is_known(const char *tok, size_t len)
 {
 	static const char *const keys[] = {
-		"smp=",		  "pci=",	  "mptable=",	"action=",
-		"expect-mem=",	  "expect-cpus=", "virtio=",	"virtio-reassign=",
-		"expect-virtio=", "blk-seed=",	  "virtio-irq="
+		"smp=",		"pci=",	     "mptable=",	 "action=",	   "expect-mem=",
+		"expect-cpus=", "virtio=",   "virtio-reassign=", "expect-virtio=", "blk-seed=",
+		"virtio-irq=",	"resource=", "resource-file="
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

@@ -117,16 +117,35 @@ void probe_vprintf(const char *fmt, va_list ap)
 	format(&s, fmt, ap);
 }
 
-void probe_snprintf(char *buf, size_t size, const char *fmt, ...)
+void probe_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct sink s = { .buf = buf, .size = size };
+
+	format(&s, fmt, ap);
+	if (size)
+		buf[s.len] = 0;
+}
+
+void probe_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	format(&s, fmt, ap);
+	probe_vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
-	if (size)
-		buf[s.len] = 0;
+}
+
+/* Append to the string in buf (size bytes in all). */
+void probe_append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	probe_vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
 }
 
 /* A report line is pr_start(), probe_printf()s, pr_end(). */

@@ -4,7 +4,8 @@
  * command line, the memory map, one line per check (boot structures, memory,
  * MP table and CPUs, PCI, virtio devices), the tally, then the
  * action (by default: exit through port 0xf4 with 0 if every check passed,
- * 2 otherwise).
+ * 2 otherwise). With resource=...,idle the probe serves the resource device
+ * after the tally instead, until the VMM stops the VM.
  */
 #include "probe.h"
 
@@ -73,13 +74,15 @@ void probe_main(void)
 		if (mp.found) {
 			lapic_check(&mp);
 			if (opt.smp)
-				smp_run(&bi, &mp);
+				smp_run(&bi, &mp, resource_vcpus_granted());
 		}
 	}
 	if (opt.pci)
 		pci_run();
-	virtio_run(&opt, &mp);
+	virtio_run(&bi, &opt, &mp);
 
 	pr("result: %u of %u checks passed", nr_passed, nr_checks);
+	if (opt.resource_idle)
+		resource_idle(); /* serves the resource device until the VM stops */
 	action_run(&opt, nr_passed == nr_checks ? EXIT_PASS : EXIT_FAIL);
 }

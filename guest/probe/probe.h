@@ -74,12 +74,35 @@ enum action {
 #define VIRTIO_EXPECT_RNG 0x1
 #define VIRTIO_EXPECT_BLK 0x2
 
+/* resource=LIST: the scenarios, in order (see virtio_resource.c). */
+enum resource_scenario {
+	RES_INVENTORY,
+	RES_BALLOON,
+	RES_TOUCH,
+	RES_GRANT,
+	RES_OFFER,
+	RES_DENY,
+	RES_ORDER,
+	RES_VCPU,
+	RES_STATS,
+	RES_MESSAGE,
+	RES_FILE,
+	RES_IDLE, /* never returns; must come last */
+	RES_NR_SCENARIOS
+};
+#define RES_LIST_MAX 24
+#define RES_FILE_MAX 128
+
 struct options {
 	bool smp, pci, mptable;
 	bool virtio, virtio_reassign;
 	bool virtio_intx;	    /* virtio-irq=intx: INTx through the IOAPIC, not MSI-X */
 	unsigned int expect_virtio; /* VIRTIO_EXPECT_* */
 	uint64_t blk_seed;
+	unsigned int nr_resource;	  /* resource=LIST, 0: the device is not driven */
+	uint8_t resource[RES_LIST_MAX];	  /* enum resource_scenario */
+	bool resource_idle;		  /* the list ends with idle */
+	char resource_file[RES_FILE_MAX]; /* resource-file=NAME */
 	bool has_expect_mem, has_expect_cpus;
 	uint64_t expect_mem;
 	unsigned int expect_cpus;
@@ -252,6 +275,9 @@ void pr_start(void);
 void pr_end(void);
 void probe_snprintf(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void probe_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+void probe_append(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void pr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* main.c */
@@ -267,6 +293,7 @@ uint32_t lapic_id(void);
 uint32_t irq_count(unsigned int vector);
 uint32_t irq_spurious(unsigned int vector);
 void irq_drain(void);
+void irq_halt(uint32_t us);
 bool irq_wait(unsigned int vector, uint32_t since, uint64_t cycles);
 
 /*
@@ -316,7 +343,9 @@ const struct mp_irq *mptable_pci_irq(const struct mpinfo *mp, unsigned int dev, 
 
 /* smp.c */
 void lapic_check(const struct mpinfo *mp);
-void smp_run(const struct bootinfo *bi, const struct mpinfo *mp);
+void smp_run(const struct bootinfo *bi, const struct mpinfo *mp, int granted);
+volatile uint32_t *smp_ap_prepare(const struct bootinfo *bi, const char **why);
+bool smp_wake_ap(uint8_t apic_id, volatile uint32_t *counter, uint64_t wait);
 
 /* pci.c */
 uint32_t pci_cfg_read(unsigned int dev, unsigned int fn, unsigned int off);
@@ -325,6 +354,12 @@ void pci_cfg_write16(unsigned int dev, unsigned int fn, unsigned int off, uint16
 void pci_run(void);
 
 /* virtio_pci.c */
-void virtio_run(const struct options *opt, const struct mpinfo *mp);
+void virtio_run(const struct bootinfo *bi, const struct options *opt, const struct mpinfo *mp);
+bool virtio_peek_config(unsigned int type, unsigned int off, uint32_t *v, unsigned int n);
+
+/* virtio_resource.c: accord's resource device (resource=LIST) */
+int resource_scenario(const char *name, size_t len);
+int resource_vcpus_granted(void);
+void resource_idle(void);
 
 #endif /* PROBE_H */

@@ -4,6 +4,11 @@
  * the MP table, then INIT-SIPI-SIPI to each AP in turn. An AP runs a real-mode
  * trampoline (start.S) that increments a counter and halts with interrupts
  * off, so the APs never run again and never touch anything else.
+ *
+ * Under accord, vCPUs the host has not granted (APIC ID >= the resource
+ * device's vcpus_granted; accord's APIC IDs are the vCPU indices) are parked
+ * and cannot run: ap-wake leaves them alone, and the resource probe's vcpu
+ * scenario wakes one once it is granted (smp_ap_prepare, smp_wake_ap).
  */
 #include "probe.h"
 
@@ -92,7 +97,11 @@ static bool wait_count(volatile uint32_t *counter, uint32_t target, uint64_t cyc
 	return *counter >= target;
 }
 
-static bool wake_ap(uint8_t apic_id, volatile uint32_t *counter)
+/*
+ * INIT, then SIPI (twice if needed); true once the counter passed its value
+ * at the start. wait bounds the wait after the second SIPI (TSC cycles).
+ */
+bool smp_wake_ap(uint8_t apic_id, volatile uint32_t *counter, uint64_t wait)
 {
 	uint32_t target = *counter + 1;
 	uint32_t sipi = ICR_STARTUP | (TRAMP_ADDR >> 12);
@@ -101,43 +110,76 @@ static bool wake_ap(uint8_t apic_id, volatile uint32_t *counter)
 	send_ipi(apic_id, ICR_INIT_DEASSERT);
 	delay_cycles(WAIT_AFTER_INIT);
 	send_ipi(apic_id, sipi);
-	if (wait_count(counter, target, WAIT_AFTER_SIPI))
+	if (wait_count(counter, target, wait < WAIT_AFTER_SIPI ? wait : WAIT_AFTER_SIPI))
 		return true;
 	send_ipi(apic_id, sipi);
-	return wait_count(counter, target, WAIT_FOR_CHECKIN);
+	return wait_count(counter, target, wait);
 }
 
-void smp_run(const struct bootinfo *bi, const struct mpinfo *mp)
+/*
+ * The trampoline at 0x70000 and the LAPIC, once: the counter the APs
+ * increment, or NULL (with *why) if the page is not RAM or the LAPIC
+ * cannot be mapped.
+ */
+volatile uint32_t *smp_ap_prepare(const struct bootinfo *bi, const char **why)
 {
+	static bool ready;
 	size_t size = ap_tramp_end - ap_tramp_start;
 	volatile uint32_t *counter = phys(TRAMP_ADDR + (ap_tramp_counter - ap_tramp_start));
-	unsigned int tried = 0, up = 0;
 
+	if (ready)
+		return counter;
 	if (!mem_is_ram(bi, TRAMP_ADDR, 4096)) {
-		check("ap-wake", false, "trampoline page 0x%lx is not ram", TRAMP_ADDR);
-		return;
+		*why = "the trampoline page 0x70000 is not ram";
+		return NULL;
 	}
 	if (!lapic_map()) {
-		check("ap-wake", false, "cannot map the lapic at 0x%lx", LAPIC_BASE);
-		return;
+		*why = "cannot map the lapic";
+		return NULL;
 	}
 	memcpy(phys(TRAMP_ADDR), ap_tramp_start, size);
 	*counter = 0;
 	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | SVR_ENABLE);
+	ready = true;
+	return counter;
+}
+
+/* granted: vCPUs the host lets run (APIC IDs below it), or -1 when unknown (all). */
+void smp_run(const struct bootinfo *bi, const struct mpinfo *mp, int granted)
+{
+	volatile uint32_t *counter;
+	unsigned int tried = 0, up = 0, parked = 0;
+	const char *why = "";
+	char note[64] = "";
+
+	counter = smp_ap_prepare(bi, &why);
+	if (!counter) {
+		check("ap-wake", false, "%s", why);
+		return;
+	}
 
 	for (unsigned int i = 0; i < mp->nr_cpus; i++) {
 		uint8_t id = mp->cpu_apic[i];
 
 		if (mp->cpu_bsp[i])
 			continue;
+		if (granted >= 0 && id >= granted) {
+			parked++;
+			pr("ap apic id %u not granted by the host (vcpus granted %d): parked, not "
+			   "woken",
+			   id, granted);
+			continue;
+		}
 		tried++;
-		if (wake_ap(id, counter)) {
+		if (smp_wake_ap(id, counter, WAIT_FOR_CHECKIN)) {
 			up++;
 			pr("ap apic id %u checked in", id);
 		} else {
 			pr("ap apic id %u did not check in", id);
 		}
 	}
-	check("ap-wake", up == tried, "%u of %u aps checked in (trampoline 0x%lx, vector 0x%lx)",
-	      up, tried, TRAMP_ADDR, TRAMP_ADDR >> 12);
+	if (parked)
+		probe_snprintf(note, sizeof(note), ", %u parked (not granted) left alone", parked);
+	check("ap-wake", up == tried, "%u of %u aps checked in (trampoline 0x%lx, vector 0x%lx)%s",
+	      up, tried, TRAMP_ADDR, TRAMP_ADDR >> 12, note);
 }

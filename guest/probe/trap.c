@@ -187,6 +187,22 @@ void irq_drain(void)
 }
 
 /*
+ * Halt once with interrupts enabled until an interrupt, or for at most about
+ * us microseconds (the LAPIC timer, at KVM's 1 GHz bus clock). Returns with
+ * interrupts disabled. A caller that checked for work with interrupts
+ * disabled loses no wake-up: an interrupt pending since then is taken in
+ * sti's shadow, at the hlt.
+ */
+void irq_halt(uint32_t us)
+{
+	mmio_write32(LAPIC_BASE + LAPIC_LVT_TMR, IRQ_VECTOR_TIMER);
+	mmio_write32(LAPIC_BASE + LAPIC_TMR_INIT, us * 1000U);
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	mmio_write32(LAPIC_BASE + LAPIC_TMR_INIT, 0);
+	mmio_write32(LAPIC_BASE + LAPIC_LVT_TMR, LVT_MASKED | IRQ_VECTOR_TIMER);
+}
+
+/*
  * Make the LAPIC deliver interrupts: mask the 8259s (firmware may have left
  * the PIT unmasked on IRQ0, which would arrive as exception vector 8), map
  * the LAPIC and software-enable it with the spurious vector 0x4f.

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The probe's virtio driver: the modern virtio-pci transport with MSI-X or
- * INTx (virtio_pci.c), split virtqueues (virtqueue.c) and two devices
- * (virtio_rng.c, virtio_blk.c). One request is in flight at a time.
+ * INTx (virtio_pci.c), split virtqueues (virtqueue.c) and three devices
+ * (virtio_rng.c, virtio_blk.c, and accord's virtio-resource in
+ * virtio_resource.c with resource_*.c). One request is in flight per queue;
+ * an event queue keeps several device-writable buffers posted.
  */
 #ifndef PROBE_VIRTIO_H
 #define PROBE_VIRTIO_H
 
 #include "probe.h"
+#include <linux/virtio_resource.h>
 
 /* Device status bits. */
 #define VIRTIO_S_ACKNOWLEDGE 0x01
@@ -25,6 +28,7 @@
 /* Device types (PCI device id 0x1040 + type). */
 #define VIRTIO_ID_BLK 2
 #define VIRTIO_ID_RNG 4
+/* VIRTIO_ID_RESOURCE (57): accord's resource device, from its uapi header. */
 
 #define VQ_SIZE_MAX 16 /* the probe's queue size: min(device max, this) */
 
@@ -123,18 +127,28 @@ bool virtio_start(struct virtio_dev *d, uint64_t wanted, struct virtqueue *vqs, 
 void virtio_stop(struct virtio_dev *d);
 uint8_t virtio_cfg_generation(const struct virtio_dev *d);
 uint32_t virtio_cfg_read32(const struct virtio_dev *d, unsigned int off);
+uint8_t virtio_status(const struct virtio_dev *d);
 const char *virtio_check_name(const struct virtio_dev *d, const char *what);
 
 /* virtqueue.c */
 bool vq_init(struct virtqueue *vq, uint16_t index, uint16_t size, uint64_t features);
 bool vq_run(struct virtqueue *vq, const struct vq_buf *bufs, unsigned int n, unsigned int flags,
 	    struct vq_result *r);
+/*
+ * Buffers the device fills on its own time (an event queue): post one as
+ * descriptor id without waiting, take used entries as they come. Such a
+ * queue asks for an interrupt at every used entry; it is not used with vq_run.
+ */
+bool vq_add_buf(struct virtqueue *vq, uint16_t id, void *addr, uint32_t len, bool dev_writes);
+bool vq_get_buf(struct virtqueue *vq, uint32_t *id, uint32_t *len);
 uint64_t vq_addr_desc(const struct virtqueue *vq);
 uint64_t vq_addr_avail(const struct virtqueue *vq);
 uint64_t vq_addr_used(const struct virtqueue *vq);
 
-/* virtio_rng.c, virtio_blk.c */
+/* virtio_rng.c, virtio_blk.c, virtio_resource.c */
 void virtio_rng_run(struct virtio_dev *d);
 void virtio_blk_run(struct virtio_dev *d, const struct options *opt);
+void virtio_resource_run(struct virtio_dev *d, const struct bootinfo *bi, const struct options *opt,
+			 const struct mpinfo *mp);
 
 #endif /* PROBE_VIRTIO_H */

@@ -239,7 +239,7 @@ static bool setup_pci(struct virtio_dev *d, bool reassign)
 	/* MSI-X is optional only for a driver that uses INTx. */
 	ok = caps[CAP_COMMON].found && caps[CAP_NOTIFY].found && caps[CAP_ISR].found &&
 	     caps[CAP_COMMON].len >= CC_LEN && (d->msix_cap || d->intx);
-	if (d->type == VIRTIO_ID_BLK)
+	if (d->type != VIRTIO_ID_RNG)
 		ok = ok && caps[CAP_DEVICE].found;
 	ok = ok && map_cap(d, &caps[CAP_COMMON], &d->common, &assigned) &&
 	     map_cap(d, &caps[CAP_NOTIFY], &d->notify, &assigned) &&
@@ -544,7 +544,7 @@ static bool setup_queue(struct virtio_dev *d, struct virtqueue *vq, uint16_t q, 
 	return true;
 }
 
-#define MAX_QUEUES 3
+#define MAX_QUEUES VIRTIO_RESOURCE_NR_QUEUES /* the most any device here has */
 
 /*
  * Interrupt sources for the configuration (*cfg_entry) and for each queue
@@ -659,17 +659,88 @@ uint32_t virtio_cfg_read32(const struct virtio_dev *d, unsigned int off)
 	return mmio_read32(d->device + off);
 }
 
+uint8_t virtio_status(const struct virtio_dev *d)
+{
+	return status_read(d);
+}
+
+/* The first function on bus 0 with device id 0x1040 + type. */
+static bool find_fn(unsigned int type, unsigned int *devp, unsigned int *fnp)
+{
+	for (unsigned int dev = 0; dev < 32; dev++) {
+		unsigned int nfn = 1;
+
+		for (unsigned int fn = 0; fn < nfn; fn++) {
+			uint32_t id = pci_cfg_read(dev, fn, 0);
+
+			if ((id & 0xffff) == 0xffff || (id & 0xffff) == 0)
+				continue;
+			if (fn == 0 && (pci_cfg_read(dev, 0, 0x0c) >> 16 & 0x80))
+				nfn = 8;
+			if ((id & 0xffff) == VIRTIO_VENDOR &&
+			    id >> 16 == VIRTIO_PCI_MODERN + type) {
+				*devp = dev;
+				*fnp = fn;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Read n dwords of the device configuration of the first device of this
+ * type, between two equal config_generation values, without driving it
+ * (no reset, no status change): memory decoding is turned on if needed and
+ * a BAR left at 0 is assigned. False if there is no such device or its
+ * structures cannot be reached.
+ */
+bool virtio_peek_config(unsigned int type, unsigned int off, uint32_t *v, unsigned int n)
+{
+	struct virtio_dev d = { .name = "peek", .type = type };
+	struct cap caps[NR_CAPS] = { 0 };
+	uint32_t msix_tbl = 0;
+	unsigned int assigned = 0;
+	uint16_t cmd;
+
+	if (!find_fn(type, &d.dev, &d.fn))
+		return false;
+	walk_caps(&d, caps, &msix_tbl);
+	if (!caps[CAP_COMMON].found || !caps[CAP_DEVICE].found ||
+	    !map_cap(&d, &caps[CAP_COMMON], &d.common, &assigned) ||
+	    !map_cap(&d, &caps[CAP_DEVICE], &d.device, &assigned))
+		return false;
+	d.device_len = caps[CAP_DEVICE].len;
+	cmd = cfg(&d, PCI_COMMAND);
+	if (!(cmd & PCI_CMD_MEM))
+		pci_cfg_write16(d.dev, d.fn, PCI_COMMAND, cmd | PCI_CMD_MEM);
+	for (unsigned int tries = 0; tries < 8; tries++) {
+		uint8_t gen = virtio_cfg_generation(&d);
+
+		for (unsigned int i = 0; i < n; i++)
+			v[i] = virtio_cfg_read32(&d, off + 4 * i);
+		if (virtio_cfg_generation(&d) == gen)
+			return true;
+	}
+	return false;
+}
+
 static const struct {
 	unsigned int type, expect;
 	const char *name;
 } kinds[] = {
 	{ VIRTIO_ID_RNG, VIRTIO_EXPECT_RNG, "rng" },
 	{ VIRTIO_ID_BLK, VIRTIO_EXPECT_BLK, "blk" },
+	/* Driven only with resource=LIST (expected then); last: it may stay active. */
+	{ VIRTIO_ID_RESOURCE, 0, "resource" },
 };
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
-/* The first function on bus 0 with each supported device type. */
-static unsigned int scan(struct virtio_dev *devs)
+/*
+ * The first function on bus 0 with each supported device type; returns how
+ * many the probe will drive (the resource device only with resource=LIST).
+ */
+static unsigned int scan(struct virtio_dev *devs, const struct options *opt)
 {
 	unsigned int n = 0;
 
@@ -697,31 +768,36 @@ static unsigned int scan(struct virtio_dev *devs)
 				devs[k].type = kinds[k].type;
 				devs[k].dev = dev;
 				devs[k].fn = fn;
-				n++;
+				if (kinds[k].type != VIRTIO_ID_RESOURCE || opt->nr_resource)
+					n++;
 			}
 		}
 	}
 	return n;
 }
 
-void virtio_run(const struct options *opt, const struct mpinfo *mp)
+void virtio_run(const struct bootinfo *bi, const struct options *opt, const struct mpinfo *mp)
 {
 	static struct virtio_dev devs[NR_KINDS];
 
 	if (!opt->virtio)
 		return;
-	if (!scan(devs) && !opt->expect_virtio)
+	if (!scan(devs, opt) && !opt->expect_virtio && !opt->nr_resource)
 		pr("virtio none found");
 	for (unsigned int k = 0; k < NR_KINDS; k++) {
 		struct virtio_dev *d = &devs[k];
+		bool resource = kinds[k].type == VIRTIO_ID_RESOURCE;
 
+		if (resource && !opt->nr_resource)
+			continue; /* listed by the PCI scan, not driven */
 		if (!d->name) {
 			struct virtio_dev absent = { .name = kinds[k].name };
 
-			if (opt->expect_virtio & kinds[k].expect)
+			if ((opt->expect_virtio & kinds[k].expect) || resource)
 				check(virtio_check_name(&absent, "pci"), false,
-				      "no %04x:%04x on bus 0 (expect-virtio)", VIRTIO_VENDOR,
-				      VIRTIO_PCI_MODERN + kinds[k].type);
+				      "no %04x:%04x on bus 0 (%s)", VIRTIO_VENDOR,
+				      VIRTIO_PCI_MODERN + kinds[k].type,
+				      resource ? "resource=" : "expect-virtio");
 			continue;
 		}
 		pr("virtio %s 00:%02x.%u %04x:%04x", d->name, d->dev, d->fn, VIRTIO_VENDOR,
@@ -732,7 +808,9 @@ void virtio_run(const struct options *opt, const struct mpinfo *mp)
 			continue;
 		if (d->type == VIRTIO_ID_RNG)
 			virtio_rng_run(d);
-		else
+		else if (d->type == VIRTIO_ID_BLK)
 			virtio_blk_run(d, opt);
+		else
+			virtio_resource_run(d, bi, opt, mp);
 	}
 }

@@ -12,7 +12,7 @@
  */
 #include "virtio.h"
 
-#define VQ_PAGES     4
+#define VQ_PAGES     8 /* rng 1, blk 1, resource 5 */
 #define OFF_AVAIL    256
 #define OFF_USED     512
 #define OFF_INDIRECT 1024
@@ -117,6 +117,61 @@ static uint16_t post(struct virtqueue *vq, const struct vq_buf *bufs, unsigned i
 	if (r->notified)
 		mmio_write16(vq->notify, vq->index);
 	return head;
+}
+
+/*
+ * Post a one-descriptor buffer as descriptor id, and ask for an interrupt at
+ * the next used entry. Notifies the device if it wants to be told.
+ */
+bool vq_add_buf(struct virtqueue *vq, uint16_t id, void *addr, uint32_t len, bool dev_writes)
+{
+	struct vq_buf b = { addr, len, dev_writes };
+	volatile uint16_t *used_event = &vq->avail->ring[vq->size];
+	volatile uint16_t *avail_event = (volatile uint16_t *)&vq->used->ring[vq->size];
+	uint16_t old = vq->avail_idx;
+	bool notify;
+
+	if (id >= vq->size)
+		return false;
+	fill(&vq->desc[id], &b, 0, true);
+	if (vq->event_idx)
+		*used_event = vq->last_used;
+	else
+		vq->avail->flags = 0;
+	vq->avail->ring[old % vq->size] = id;
+	barrier();
+	vq->avail->idx = ++vq->avail_idx;
+	mb();
+	if (vq->event_idx)
+		notify = need_event(*avail_event, vq->avail_idx, old);
+	else
+		notify = !(vq->used->flags & VRING_USED_F_NO_NOTIFY);
+	if (notify)
+		mmio_write16(vq->notify, vq->index);
+	return true;
+}
+
+/*
+ * The next used entry, if there is one. used_event follows, so the device
+ * interrupts at the next entry; the fence orders that store before the
+ * caller's next look at the used index (else an entry the device adds in
+ * between would neither interrupt nor be seen).
+ */
+bool vq_get_buf(struct virtqueue *vq, uint32_t *id, uint32_t *len)
+{
+	volatile struct vring_used_elem *e;
+
+	if (vq->used->idx == vq->last_used)
+		return false;
+	barrier(); /* the index before the entry */
+	e = &vq->used->ring[vq->last_used % vq->size];
+	*id = e->id;
+	*len = e->len;
+	vq->last_used++;
+	if (vq->event_idx)
+		vq->avail->ring[vq->size] = vq->last_used;
+	mb();
+	return true;
 }
 
 /*

@@ -113,6 +113,7 @@ struct virtio_resource {
 	uint64_t stats_dropped;
 
 	struct share *share;
+	uint8_t *file_buf;  /* VIRTIO_RESOURCE_MAX_READ bytes, with a share */
 	uint8_t *inventory; /* the description of the current generation */
 	long inventory_len;
 	uint8_t *scratch; /* answers are built here before going into the chain */
@@ -153,5 +154,7 @@ int resource__file_op(struct virtio_resource *r, const uint8_t *msg, size_t len,
 uint64_t resource__mem_usable(const struct virtio_resource *r);
 void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint64_t amount,
 				 bool reclaim);
+/* Close the open reclaim once the guest uses no more than its grant. */
+void resource__check_reclaim_done(struct virtio_resource *r);
 
 #endif

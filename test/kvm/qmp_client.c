@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qmp_client.h"
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next line from the server, parsed; NULL at the deadline or on EOF. */
+static struct json_object *read_message(struct qmp_client *c, long deadline)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+
+		if (nl) {
+			struct json_object *o;
+			size_t n = (size_t)(nl - c->buf) + 1;
+
+			*nl = '\0';
+			o = json_tokener_parse(c->buf);
+			memmove(c->buf, c->buf + n, c->len - n);
+			c->len -= n;
+			if (o)
+				return o;
+			continue;
+		}
+		struct pollfd pfd = { c->fd, POLLIN, 0 };
+		long left = deadline - now_ms();
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 || c->len == sizeof(c->buf) - 1)
+			return NULL;
+		r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+		if (r <= 0)
+			return NULL;
+		c->len += (size_t)r;
+	}
+}
+
+static void keep_event(struct qmp_client *c, struct json_object *o)
+{
+	if (c->nr_events < QMPC_MAX_EVENTS)
+		c->events[c->nr_events++] = o;
+	else
+		json_object_put(o);
+}
+
+bool qmpc_connect(struct qmp_client *c, const char *path, int timeout_s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long deadline = now_ms() + timeout_s * 1000L;
+	struct json_object *o;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (;;) {
+		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c->fd < 0)
+			return false;
+		if (!connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		close(c->fd);
+		if (now_ms() > deadline)
+			return false;
+		usleep(20 * 1000);
+	}
+	o = read_message(c, deadline);
+	if (!o || !json_object_object_get_ex(o, "QMP", NULL)) {
+		json_object_put(o);
+		return false;
+	}
+	json_object_put(o);
+	o = qmpc_execute(c, "{\"execute\":\"qmp_capabilities\"}", timeout_s);
+	if (!o || !json_object_object_get_ex(o, "return", NULL)) {
+		json_object_put(o);
+		return false;
+	}
+	json_object_put(o);
+	return true;
+}
+
+void qmpc_close(struct qmp_client *c)
+{
+	for (unsigned int i = 0; i < c->nr_events; i++)
+		json_object_put(c->events[i]);
+	c->nr_events = 0;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+struct json_object *qmpc_execute(struct qmp_client *c, const char *json, int timeout_s)
+{
+	long deadline = now_ms() + timeout_s * 1000L;
+	size_t len = strlen(json);
+	struct json_object *o;
+
+	if (write(c->fd, json, len) != (ssize_t)len || write(c->fd, "\n", 1) != 1)
+		return NULL;
+	while ((o = read_message(c, deadline))) {
+		if (!json_object_object_get_ex(o, "event", NULL))
+			return o;
+		keep_event(c, o);
+	}
+	return NULL;
+}
+
+static bool is_event(struct json_object *o, const char *name)
+{
+	struct json_object *ev;
+
+	return json_object_object_get_ex(o, "event", &ev) &&
+	       !strcmp(json_object_get_string(ev), name);
+}
+
+struct json_object *qmpc_wait_event(struct qmp_client *c, const char *name, int timeout_s)
+{
+	long deadline = now_ms() + timeout_s * 1000L;
+	struct json_object *o;
+
+	for (unsigned int i = 0; i < c->nr_events; i++) {
+		if (is_event(c->events[i], name)) {
+			o = c->events[i];
+			memmove(&c->events[i], &c->events[i + 1],
+				(c->nr_events - i - 1) * sizeof(c->events[0]));
+			c->nr_events--;
+			return o;
+		}
+	}
+	while ((o = read_message(c, deadline))) {
+		if (is_event(o, name))
+			return o;
+		keep_event(c, o);
+	}
+	return NULL;
+}
+
+struct json_object *qmpc_get(struct json_object *o, const char *path)
+{
+	char key[64];
+
+	while (o && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (!json_object_object_get_ex(o, key, &o))
+			return NULL;
+		path += n + (dot ? 1 : 0);
+	}
+	return o;
+}
