@@ -181,6 +181,23 @@ static int cmd_reclaim(void *ctx, struct json_object *args, struct json_object *
 	return 0;
 }
 
+static int cmd_renegotiate(void *ctx, struct json_object *args, struct json_object **ret,
+			   struct qmp_error *err)
+{
+	static const struct arg_spec spec[] = {
+		{ "txn", json_type_int, true },
+		{ "amount", json_type_int, true },
+	};
+	struct machine *m = ctx;
+	uint64_t txn = 0, amount = 0;
+	bool present;
+
+	if (check_args(args, spec, 2, err) || get_u64(args, "txn", &txn, &present, err) ||
+	    get_u64(args, "amount", &amount, &present, err))
+		return -EINVAL;
+	return resource__renegotiate(m->resource, txn, amount, &err->err);
+}
+
 static int cmd_send_message(void *ctx, struct json_object *args, struct json_object **ret,
 			    struct qmp_error *err)
 {
@@ -214,6 +231,7 @@ static const struct qmp_command control_commands[] = {
 	{ "query-stats", cmd_query_stats },
 	{ "set-allocation", cmd_set_allocation },
 	{ "reclaim", cmd_reclaim },
+	{ "renegotiate", cmd_renegotiate },
 	{ "send-message", cmd_send_message },
 	{ "quit", cmd_quit },
 };

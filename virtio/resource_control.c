@@ -125,6 +125,61 @@ int resource__reclaim(struct virtio_resource *r, uint64_t mem, struct acc_err *e
 	return ret;
 }
 
+int resource__renegotiate(struct virtio_resource *r, uint64_t txn, uint64_t amount,
+			  struct acc_err *err)
+{
+	struct rc_renegotiate ev = { 0 };
+	struct rc_update u = { 0 };
+	struct json_object *data;
+	struct policy_state *st;
+	struct rc_entry *e;
+	size_t len;
+	int ret = 0;
+
+	pthread_mutex_lock(&r->vdev.lock);
+	rc_table_expire(&r->table, resource__now_ns());
+	if (rc_table_find(&r->table, txn, &e) || e->state != RC_S_GRANTED) {
+		ret = acc_errf(err, ENOENT, "no granted agreement with txn %llu",
+			       (unsigned long long)txn);
+		goto out_unlock;
+	}
+	st = e->kind == VIRTIO_RESOURCE_K_MEMORY ? &r->mem : &r->vcpu;
+	if (!amount || amount % st->unit || amount == e->granted ||
+	    (amount > e->granted && policy__available(st) < amount - e->granted)) {
+		ret = acc_errf(
+			err, ERANGE,
+			"amount must differ from %llu, be a multiple of %llu and fit the pool",
+			(unsigned long long)e->granted, (unsigned long long)st->unit);
+		goto out_unlock;
+	}
+	ev.hdr.type = VIRTIO_RESOURCE_EV_RENEGOTIATE;
+	ev.hdr.txn = txn;
+	ev.hdr.app_id = e->app_id;
+	ev.kind = e->kind;
+	ev.deadline_ms = RES_RENEGOTIATE_MS;
+	ev.amount = amount;
+	len = rc_encode_renegotiate(r->scratch, r->scratch_len, &ev);
+	if (!len || resource__queue_event(r, r->scratch, len)) {
+		ret = acc_errf(err, ENOBUFS, "the guest's event queue is full");
+		goto out_unlock;
+	}
+	u.amount = amount;
+	u.timeout_ms = RES_RENEGOTIATE_MS;
+	rc_table_apply(&r->table, txn, RC_EV_RENEGOTIATE, &u, resource__now_ns());
+	data = json_object_new_object();
+	json_object_object_add(data, "txn", json_object_new_uint64(txn));
+	json_object_object_add(data, "kind", json_object_new_int(e->kind));
+	json_object_object_add(data, "from", json_object_new_uint64(e->granted));
+	json_object_object_add(data, "to", json_object_new_uint64(amount));
+	log_info(r->vdev.log, "virtio-resource: txn %llu: the host proposes %llu instead of %llu",
+		 (unsigned long long)txn, (unsigned long long)amount,
+		 (unsigned long long)e->granted);
+	resource__emit(r, "RENEGOTIATE", data);
+out_unlock:
+	pthread_mutex_unlock(&r->vdev.lock);
+	return ret;
+}
+
 int resource__send_message(struct virtio_resource *r, const void *data, size_t len,
 			   struct acc_err *err)
 {

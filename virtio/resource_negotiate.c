@@ -474,6 +474,43 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 
 /* ---- RENEGOTIATE (the guest reopens a granted agreement) ---- */
 
+/*
+ * The guest's answer to the host's EV_RENEGOTIATE: the proposed amount
+ * accepts it, the current amount declines it, anything else is refused and
+ * the proposal stays open until its deadline.
+ */
+static size_t answer_host_renegotiation(struct virtio_resource *r, const struct rc_renegotiate *rn,
+					struct rc_entry *e, uint8_t *out, size_t cap)
+{
+	struct policy_state *st = res_state(r, rn->kind);
+	uint64_t cur = e->granted, want = e->proposed, now = resource__now_ns();
+	struct rc_update u = { 0 };
+
+	if (rn->amount == cur) {
+		u.answer.type = VIRTIO_RESOURCE_A_ACK;
+		rc_table_apply(&r->table, rn->hdr.txn, RC_EV_DENY, &u, now);
+		res_decision_event(r, "DENY", &rn->hdr, rn->kind, want, st->granted,
+				   "the guest declined the host's renegotiation");
+		return answer_ack(r, &rn->hdr, out, cap);
+	}
+	if (rn->amount != want)
+		return resource__answer_error(r, &rn->hdr, RC_ERANGE, out, cap);
+	if (want < cur && rn->kind == VIRTIO_RESOURCE_K_MEMORY &&
+	    !mem_release_ready(r, st->granted - (cur - want)))
+		return resource__answer_error(r, &rn->hdr, RC_EORDER, out, cap);
+	if (want > cur && policy__available(st) < want - cur)
+		return resource__answer_error(r, &rn->hdr, RC_EBUSY, out, cap);
+	u.amount = want;
+	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
+	rc_table_apply(&r->table, rn->hdr.txn, RC_EV_GRANT, &u, now);
+	st->granted = st->granted - cur + want;
+	res_decision_event(r, "GRANT", &rn->hdr, rn->kind, want, st->granted,
+			   "the guest accepted the host's renegotiation");
+	resource__changed(r, "renegotiation");
+	resource__satisfy_deferred(r);
+	return answer_grant(r, &rn->hdr, rn->kind, want, st->granted, out, cap);
+}
+
 static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *msg, size_t len,
 				    uint8_t *out, size_t cap)
 {
@@ -489,6 +526,8 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 	if (ret)
 		return resource__answer_error(r, NULL, ret, out, cap);
 	ret = rc_table_find(&r->table, rn.hdr.txn, &e);
+	if (!ret && e->kind == rn.kind && e->state == RC_S_RENEGOTIATING)
+		return answer_host_renegotiation(r, &rn, e, out, cap);
 	if (!ret && (e->state != RC_S_GRANTED || e->kind != rn.kind))
 		ret = RC_EORDER;
 	st = res_state(r, rn.kind);

@@ -35,6 +35,7 @@ struct share;
 #define RES_OFFER_EXPIRES_MS 10000u
 #define RES_DEFAULT_MEM_RATE (1ull << 30) /* bytes/s, until the guest says */
 #define RES_MIN_RECLAIM_MS   1000u
+#define RES_RENEGOTIATE_MS   10000u /* how long the guest has to answer the host */
 /* Host-opened transactions have the top bit set, so they never meet the guest's. */
 #define RES_HOST_TXN (1ull << 63)
 
@@ -130,6 +131,9 @@ void virtio_resource__exit(struct virtio_resource *r);
 int resource__set_allocation(struct virtio_resource *r, const uint64_t *mem,
 			     const unsigned int *vcpus, struct acc_err *err);
 int resource__reclaim(struct virtio_resource *r, uint64_t mem, struct acc_err *err);
+/* Propose a new amount for a granted agreement (EV_RENEGOTIATE). */
+int resource__renegotiate(struct virtio_resource *r, uint64_t txn, uint64_t amount,
+			  struct acc_err *err);
 int resource__send_message(struct virtio_resource *r, const void *data, size_t len,
 			   struct acc_err *err);
 /* The config space as the guest would read it now (host byte order). */
