@@ -823,7 +823,7 @@ START_TEST(test_slow_reader_is_dropped)
 	good = cl_negotiated();
 	setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
 	/* Each reply is 300 KiB; the server keeps at most 1 MiB per client. */
-	for (int i = 0; i < 8 && fx.srv.nr_clients == 2; i++) {
+	for (int i = 0; i < 32 && fx.srv.nr_clients == 2; i++) {
 		cl_send(slow, "{\"execute\": \"big\"}");
 		pump(4);
 	}
