@@ -24,7 +24,7 @@ static struct policy_state *res_state(struct virtio_resource *r, uint16_t kind)
 	}
 }
 
-static const char *kind_name(uint16_t kind)
+const char *resource__kind_name(uint16_t kind)
 {
 	switch (kind) {
 	case VIRTIO_RESOURCE_K_MEMORY:
@@ -44,13 +44,13 @@ static void res_decision_event(struct virtio_resource *r, const char *name, cons
 
 	json_object_object_add(data, "txn", json_object_new_uint64(h->txn));
 	json_object_object_add(data, "app-id", json_object_new_int64(h->app_id));
-	json_object_object_add(data, "kind", json_object_new_string(kind_name(kind)));
+	json_object_object_add(data, "kind", json_object_new_string(resource__kind_name(kind)));
 	json_object_object_add(data, "amount", json_object_new_uint64(amount));
 	json_object_object_add(data, "allocation", json_object_new_uint64(allocation));
 	json_object_object_add(data, "reason", json_object_new_string(why));
 	log_info(r->vdev.log, "virtio-resource: txn %llu %s %llu: %s (%s)",
-		 (unsigned long long)h->txn, kind_name(kind), (unsigned long long)amount, name,
-		 why);
+		 (unsigned long long)h->txn, resource__kind_name(kind), (unsigned long long)amount,
+		 name, why);
 	resource__emit(r, name, data);
 }
 
@@ -489,7 +489,7 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 	if (rn->amount == cur) {
 		u.answer.type = VIRTIO_RESOURCE_A_ACK;
 		rc_table_apply(&r->table, rn->hdr.txn, RC_EV_DENY, &u, now);
-		res_decision_event(r, "DENY", &rn->hdr, rn->kind, want, st->granted,
+		res_decision_event(r, "DENY", &rn->hdr, rn->kind, cur, st->granted,
 				   "the guest declined the host's renegotiation");
 		return answer_ack(r, &rn->hdr, out, cap);
 	}

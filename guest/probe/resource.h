@@ -2,9 +2,10 @@
 /*
  * The probe's driver for accord's virtio-resource device, shared by
  * virtio_resource.c (device, queues, answers, events, the scenario list and
- * idle), resource_mem.c (memory: balloon, touch, grant, offer, reclaim) and
- * resource_scen.c (the other scenarios). Messages are built and checked with
- * guest/core's codec; the outgoing requests live in guest/core's rc_table.
+ * idle), resource_mem.c (memory: balloon, touch, grant, offer, reclaim,
+ * renegotiation) and resource_scen.c (the other scenarios). Messages are
+ * built and checked with guest/core's codec; the outgoing requests live in
+ * guest/core's rc_table.
  */
 #ifndef PROBE_RESOURCE_H
 #define PROBE_RESOURCE_H
@@ -110,6 +111,7 @@ void res_touch(struct res *r);
 void res_grant(struct res *r);
 void res_offer(struct res *r);
 void res_on_reclaim(struct res *r, const struct rc_ev_reclaim *ev);
+void res_on_renegotiate(struct res *r, const struct rc_renegotiate *ev);
 
 /* resource_scen.c */
 void res_inventory(struct res *r);

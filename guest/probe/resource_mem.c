@@ -16,6 +16,11 @@
  *            -> A_GRANT; UNRESERVE and write it as for grant
  *   reclaim  (an EV_RECLAIM, in any scenario or idle) RESERVE amount from
  *            the top of the used memory, hdr.txn = the reclaim's txn
+ *   renegotiate  (an EV_RENEGOTIATE of a memory agreement) a decrease:
+ *            RESERVE the difference from the top, then T_RENEGOTIATE with
+ *            the proposed amount; an increase: T_RENEGOTIATE, then
+ *            UNRESERVE the difference as for grant; anything else is
+ *            declined with the agreement's current amount
  */
 #include "resource.h"
 
@@ -525,4 +530,185 @@ void res_on_reclaim(struct res *r, const struct rc_ev_reclaim *ev)
 	   MiB(got), ev->hdr.txn, ranges_str(&ranges), ev->deadline_ms, MiB(ev->target),
 	   res_answer_str(&a), v, v ? " (NOT PUNCHED)" : "",
 	   got < ev->amount ? "; LESS THAN ASKED" : "");
+}
+
+/* ---- EV_RENEGOTIATE: the host reopens a granted agreement ---- */
+
+/* "16 MiB" for memory, "2 vcpus" otherwise (a static buffer per slot, 0-2). */
+static const char *amount_str(uint16_t kind, uint64_t v, unsigned int slot)
+{
+	static char s[3][32];
+
+	if (kind == VIRTIO_RESOURCE_K_MEMORY)
+		probe_snprintf(s[slot], sizeof(s[slot]), "%lu MiB", MiB(v));
+	else
+		probe_snprintf(s[slot], sizeof(s[slot]), "%lu %s", v, res_kind_name(kind));
+	return s[slot];
+}
+
+/* T_RENEGOTIATE for ev's agreement with amount; the host's answer in a. */
+static void renegotiate_answer(struct res *r, const struct rc_renegotiate *ev, uint64_t amount,
+			       struct res_answer *a)
+{
+	struct rc_renegotiate m = { 0 };
+	size_t len;
+
+	m.hdr.type = VIRTIO_RESOURCE_T_RENEGOTIATE;
+	m.hdr.txn = ev->hdr.txn;
+	m.hdr.app_id = ev->hdr.app_id;
+	m.kind = ev->kind;
+	m.deadline_ms = RES_DEADLINE_MS;
+	m.amount = amount;
+	len = rc_encode_renegotiate(res_msg_buf(), RES_MSG_MAX, &m);
+	res_call(r, VIRTIO_RESOURCE_Q_REQUEST, res_msg_buf(), len, a);
+}
+
+/* "A_GRANT OK (txn ...)": the answer's type and status, then what it says. */
+static const char *answer_brief(const struct res_answer *a)
+{
+	static char s[200];
+	const char *type = res_type_name(a->hdr.type), *rest;
+	size_t n = strlen(type);
+
+	if (a->len < 0 || a->err)
+		return res_answer_str(a);
+	rest = res_answer_str(a);
+	if (!memcmp(rest, type, n) && rest[n] == ' ')
+		rest += n + 1;
+	probe_snprintf(s, sizeof(s), "%s %s (%s)", type, res_status_name(a->hdr.status), rest);
+	return s;
+}
+
+/* "table: state S, amount G, last answer T" of txn's entry. */
+static const char *table_str(struct res *r, uint64_t txn)
+{
+	static char s[96];
+	struct rc_entry *e;
+
+	if (rc_table_find(&r->table, txn, &e))
+		return "not in the table";
+	probe_snprintf(s, sizeof(s), "table: state %s, amount %s, last answer %s",
+		       rc_state_name(e->state), amount_str(e->kind, e->granted, 2),
+		       e->last.type ? res_type_name(e->last.type) : "none");
+	return s;
+}
+
+/*
+ * Apply the host's answer to a renegotiation to the table entry (which went
+ * RENEGOTIATING on the event): A_GRANT sets the new amount, A_ACK (a
+ * decline) keeps the old one; a refusal leaves the proposal to lapse at the
+ * host's deadline, which the probe records at once (EXPIRE: the old amount).
+ */
+static void renegotiate_table(struct res *r, uint64_t txn, const struct res_answer *a)
+{
+	struct rc_update u = { 0 };
+	struct rc_entry *e;
+	int err;
+
+	if (rc_table_find(&r->table, txn, &e) || e->state != RC_S_RENEGOTIATING)
+		return;
+	if (res_is(a, VIRTIO_RESOURCE_A_GRANT)) {
+		res_table_answer(r, txn, a);
+		return;
+	}
+	u.answer.type = a->len >= 0 && !a->err ? a->hdr.type : 0;
+	u.answer.status = a->hdr.status;
+	err = rc_table_apply(&r->table, txn,
+			     res_is(a, VIRTIO_RESOURCE_A_ACK) ? RC_EV_DENY : RC_EV_EXPIRE, &u,
+			     res_now_ns(r));
+	if (err)
+		pr("resource table: txn %lu: renegotiation answer in state %s: %s", txn,
+		   rc_state_name(e->state), rc_strerror(err));
+}
+
+/* Decline: answer with the agreement's current amount (0 if the probe has none). */
+static void renegotiate_decline(struct res *r, const struct rc_renegotiate *ev, uint64_t cur,
+				const char *why)
+{
+	struct res_answer a;
+
+	renegotiate_answer(r, ev, cur, &a);
+	renegotiate_table(r, ev->hdr.txn, &a);
+	pr("resource renegotiation txn %lu to %s declined (%s), answered %s: %s; %s", ev->hdr.txn,
+	   amount_str(ev->kind, ev->amount, 0), why, amount_str(ev->kind, cur, 1), answer_brief(&a),
+	   table_str(r, ev->hdr.txn));
+}
+
+/*
+ * EV_RENEGOTIATE: the host proposes a new amount for a granted agreement.
+ * Memory is accepted: a decrease first RESERVEs the difference (highest
+ * granules first, as for a reclaim) so the host can take it, an increase
+ * UNRESERVEs it (lowest reserved first) once granted, and the pages taken
+ * back must read 0. A vCPU agreement, one the probe does not hold, or a
+ * decrease it cannot reserve is declined with the current amount.
+ */
+void res_on_renegotiate(struct res *r, const struct rc_renegotiate *ev)
+{
+	static char why[400];
+	struct rc_update u = { 0 };
+	struct res_answer a, ra;
+	struct rc_entry *e;
+	uint64_t cur, want = ev->amount, diff, got = 0;
+	bool ok = true;
+
+	if (rc_table_find(&r->table, ev->hdr.txn, &e)) {
+		renegotiate_decline(r, ev, 0, "not an agreement of the probe");
+		return;
+	}
+	cur = e->granted;
+	if (e->state != RC_S_GRANTED || e->kind != ev->kind) {
+		renegotiate_decline(r, ev, cur,
+				    e->kind != ev->kind ? "another kind" : "not granted");
+		return;
+	}
+	u.amount = want;
+	u.timeout_ms = ev->deadline_ms;
+	if (rc_table_apply(&r->table, ev->hdr.txn, RC_EV_RENEGOTIATE, &u, res_now_ns(r))) {
+		renegotiate_decline(r, ev, cur, "the table refuses it");
+		return;
+	}
+	if (ev->kind != VIRTIO_RESOURCE_K_MEMORY) {
+		renegotiate_decline(r, ev, cur, "the probe renegotiates memory only");
+		return;
+	}
+	diff = want > cur ? want - cur : cur - want;
+	if (!want || !diff || diff % r->granule) {
+		renegotiate_decline(r, ev, cur, "not a whole number of granules");
+		return;
+	}
+	why[0] = 0;
+	if (want < cur) {
+		if (mem_unreserved(r) < diff) {
+			renegotiate_decline(r, ev, cur, "too little memory above the floor");
+			return;
+		}
+		got = move_wm(r, true, diff, 0, &ra);
+		if (got != diff) {
+			renegotiate_decline(r, ev, cur, "the RESERVE failed");
+			pr("resource renegotiation txn %lu: RESERVE %lu MiB: %s", ev->hdr.txn,
+			   MiB(diff), res_answer_str(&ra));
+			return;
+		}
+		probe_snprintf(why, sizeof(why), "RESERVE %lu MiB first (%s): %s", MiB(diff),
+			       ranges_str(&ranges), res_answer_str(&ra));
+	}
+	renegotiate_answer(r, ev, want, &a);
+	renegotiate_table(r, ev->hdr.txn, &a);
+	ok = res_is(&a, VIRTIO_RESOURCE_A_GRANT) && a.hdr.txn == ev->hdr.txn &&
+	     a.u.grant.amount == want;
+	if (!ok && got) {
+		/* Refused: the reserved difference is the probe's again. */
+		size_t n = strlen(why);
+
+		move_wm(r, false, got, 0, &ra);
+		probe_snprintf(why + n, sizeof(why) - n, "; UNRESERVE it again: %s",
+			       res_answer_str(&ra));
+	} else if (ok && want > cur) {
+		ok = take_back(r, diff, why, sizeof(why));
+	}
+	res_read_config(r);
+	pr("resource renegotiated txn %lu to %lu MiB: %s; %s; config granted %lu MiB, reserved "
+	   "%lu MiB; %s%s",
+	   ev->hdr.txn, MiB(want), answer_brief(&a), why, MiB(r->cfg.mem_granted),
+	   MiB(r->cfg.mem_reserved), table_str(r, ev->hdr.txn), ok ? "" : " (FAILED)");
 }

@@ -107,6 +107,8 @@ const char *res_type_name(uint16_t type)
 		return "RESERVE";
 	case VIRTIO_RESOURCE_T_UNRESERVE:
 		return "UNRESERVE";
+	case VIRTIO_RESOURCE_T_RENEGOTIATE:
+		return "RENEGOTIATE";
 	case VIRTIO_RESOURCE_EV_INVENTORY:
 		return "EV_INVENTORY";
 	case VIRTIO_RESOURCE_EV_ALLOCATION:
@@ -485,6 +487,7 @@ static void handle_event(struct res *r, const uint8_t *buf, uint32_t len)
 {
 	struct rc_ev_allocation al;
 	struct rc_ev_reclaim rec;
+	struct rc_renegotiate rn;
 	struct rc_message m;
 	struct res_answer a;
 	uint16_t type = 0;
@@ -502,6 +505,11 @@ static void handle_event(struct res *r, const uint8_t *buf, uint32_t len)
 		err = rc_decode_ev_reclaim(buf, len, &rec);
 		if (!err)
 			res_on_reclaim(r, &rec);
+		break;
+	case VIRTIO_RESOURCE_EV_RENEGOTIATE:
+		err = rc_decode_renegotiate(buf, len, &rn);
+		if (!err)
+			res_on_renegotiate(r, &rn);
 		break;
 	case VIRTIO_RESOURCE_EV_MESSAGE:
 		err = rc_decode_message(buf, len, r->cfg.max_message, &m);

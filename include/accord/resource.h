@@ -156,6 +156,8 @@ int resource__negotiate(struct virtio_resource *r, const uint8_t *msg, size_t le
 int resource__file_op(struct virtio_resource *r, const uint8_t *msg, size_t len, uint16_t type,
 		      uint8_t *out, size_t cap, size_t *out_len);
 uint64_t resource__mem_usable(const struct virtio_resource *r);
+/* "memory", "vcpus", "io-bandwidth" or "unknown", as the control socket spells kinds. */
+const char *resource__kind_name(uint16_t kind);
 void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint64_t amount,
 				 bool reclaim);
 /* Close the open reclaim once the guest uses no more than its grant. */

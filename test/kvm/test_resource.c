@@ -118,11 +118,11 @@ START_TEST(test_host_reclaims_changes_allocation_and_messages_the_guest)
 	const char *args[] = { "--kernel",
 			       PROBE_ELF,
 			       "--memory",
-			       "256M",
+			       "224M,max=256M",
 			       "--api-socket",
 			       sock,
 			       "--cmdline",
-			       "resource=inventory,touch,idle",
+			       "resource=inventory,balloon,touch,grant,idle",
 			       NULL };
 	const uint64_t reclaim = 64 * MiB;
 	struct json_object *o, *ev;
@@ -130,7 +130,7 @@ START_TEST(test_host_reclaims_changes_allocation_and_messages_the_guest)
 	struct accord_proc p;
 	struct accord_run r;
 	long rss_before, rss_after;
-	uint64_t gen;
+	uint64_t gen, txn;
 	struct stat st;
 
 	snprintf(sock, sizeof(sock), "/tmp/accord-qmp-%d.sock", (int)getpid());
@@ -141,6 +141,29 @@ START_TEST(test_host_reclaims_changes_allocation_and_messages_the_guest)
 	/* The control socket is the operator's alone. */
 	ck_assert_int_eq(stat(sock, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+
+	/* The host reopens the guest's 32 MiB agreement and proposes 16 MiB; the guest agrees. */
+	o = execute_ok(&c, "{\"execute\":\"query-requests\"}");
+	ck_assert_uint_eq(json_object_array_length(qmpc_get(o, "return")), 1);
+	txn = get_u64(json_object_array_get_idx(qmpc_get(o, "return"), 0), "txn");
+	ck_assert_str_eq(json_object_get_string(qmpc_get(
+				 json_object_array_get_idx(qmpc_get(o, "return"), 0), "state")),
+			 "granted");
+	json_object_put(o);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\":\"renegotiate\",\"arguments\":{\"txn\":%llu,\"amount\":%llu}}",
+		 (unsigned long long)txn, (unsigned long long)(16 * MiB));
+	json_object_put(execute_ok(&c, cmd));
+	ev = qmpc_wait_event(&c, "GRANT", 20);
+	ck_assert_msg(ev, "the guest never answered the renegotiation");
+	ck_assert_str_eq(json_object_get_string(qmpc_get(ev, "data.reason")),
+			 "the guest accepted the host's renegotiation");
+	ck_assert_uint_eq(get_u64(ev, "data.amount"), 16 * MiB);
+	json_object_put(ev);
+	o = execute_ok(&c, "{\"execute\":\"query-allocation\"}");
+	ck_assert_uint_eq(get_u64(o, "return.memory.granted"), 240 * MiB);
+	ck_assert_uint_eq(get_u64(o, "return.memory.reserved"), 16 * MiB);
+	json_object_put(o);
 
 	/* Reclaim: the guest reserves touched pages and the host punches them out. */
 	rss_before = harness_rss_kb(p.pid);
@@ -155,15 +178,15 @@ START_TEST(test_host_reclaims_changes_allocation_and_messages_the_guest)
 		      "RSS fell by %ld KiB of %llu KiB reclaimed", rss_before - rss_after,
 		      (unsigned long long)(reclaim / 1024));
 	o = execute_ok(&c, "{\"execute\":\"query-allocation\"}");
-	ck_assert_uint_eq(get_u64(o, "return.memory.granted"), 256 * MiB - reclaim);
-	ck_assert_uint_ge(get_u64(o, "return.memory.reserved"), reclaim);
+	ck_assert_uint_eq(get_u64(o, "return.memory.granted"), 240 * MiB - reclaim);
+	ck_assert_uint_ge(get_u64(o, "return.memory.reserved"), 16 * MiB + reclaim);
 	gen = get_u64(o, "return.generation");
 	json_object_put(o);
 
 	/* Give some back: a new generation, seen by the guest through a config interrupt. */
 	snprintf(cmd, sizeof(cmd),
 		 "{\"execute\":\"set-allocation\",\"arguments\":{\"memory\":%llu}}",
-		 (unsigned long long)(256 * MiB - reclaim / 2));
+		 (unsigned long long)(240 * MiB - reclaim / 2));
 	o = execute_ok(&c, cmd);
 	ck_assert_uint_eq(get_u64(o, "return.generation"), gen + 1);
 	json_object_put(o);
