@@ -16,6 +16,8 @@
 #include "accord/share.h"
 
 #define RES_ANSWER_MIN sizeof(struct virtio_resource_error)
+/* Messages and files are answered with an ACK or A_FILE: no action without room for it. */
+#define RES_ACK_MIN sizeof(struct virtio_resource_ack)
 
 uint64_t resource__now_ns(void)
 {
@@ -264,6 +266,7 @@ static int resource__handle_request(struct virtio_dev *vdev, struct virtq_chain 
 	ret = rc_peek_type(msg, len, &type);
 	if (ret) {
 		out_len = resource__answer_error(r, NULL, ret, r->scratch, cap);
+		ret = 0; /* answered: not a reason for NEEDS_RESET */
 	} else if (type == VIRTIO_RESOURCE_T_HELLO) {
 		ret = resource__hello(r, msg, len, r->scratch, cap, &out_len);
 	} else if (!r->hello) {
@@ -273,6 +276,14 @@ static int resource__handle_request(struct virtio_dev *vdev, struct virtq_chain 
 		out_len = resource__answer_error(r, &h, RC_EORDER, r->scratch, cap);
 	} else if (type == VIRTIO_RESOURCE_T_GET_INVENTORY) {
 		ret = resource__get_inventory(r, msg, len, r->scratch, cap, &out_len);
+	} else if (cap < (type == VIRTIO_RESOURCE_T_REQUEST
+				  ? sizeof(struct virtio_resource_offer)
+				  : sizeof(struct virtio_resource_grant))) {
+		/* Act only when the answer can be written (an OFFER is the largest). */
+		struct rc_hdr h;
+
+		rc_decode_hdr(msg, len, &h);
+		out_len = resource__answer_error(r, &h, RC_ETOOBIG, r->scratch, cap);
 	} else {
 		ret = resource__negotiate(r, msg, len, type, r->scratch, cap, &out_len);
 	}
@@ -342,7 +353,7 @@ static int resource__handle_message(struct virtio_dev *vdev, struct virtq_chain 
 	size_t len, out_len;
 	int ret;
 
-	if (chain->in_len < RES_ANSWER_MIN) {
+	if (chain->in_len < RES_ACK_MIN) {
 		*why = "virtio-resource message has no room for a status";
 		return VIRTIO_REQ_BAD;
 	}
@@ -384,7 +395,7 @@ static int resource__handle_file(struct virtio_dev *vdev, struct virtq_chain *ch
 	uint16_t type = 0;
 	int ret;
 
-	if (chain->in_len < RES_ANSWER_MIN) {
+	if (chain->in_len < RES_ACK_MIN) {
 		*why = "virtio-resource file request has no room for an answer";
 		return VIRTIO_REQ_BAD;
 	}
@@ -449,9 +460,10 @@ static void resource__reset(struct virtio_dev *vdev)
 {
 	struct virtio_resource *r = vdev->priv;
 
-	/* A new driver starts over; the allocation and reservations stay. */
+	/* A new driver starts over with fresh transaction ids; allocation and reservations stay. */
 	r->hello = false;
 	r->ev_head = r->ev_count = 0;
+	resource__forget_agreements(r);
 	if (r->share)
 		share__close_all(r->share);
 }

@@ -20,7 +20,10 @@ static int resource__start_reclaim(struct virtio_resource *r, uint64_t target)
 	size_t len;
 
 	/* No faster than the guest said it can go, and never instantly. */
-	ms = r->mem_rate ? amount / (r->mem_rate / 1000 ? r->mem_rate / 1000 : 1) : 0;
+	/* amount / rate, rounded up, in ms (a product that cannot overflow). */
+	ms = r->mem_rate ? (uint64_t)(((unsigned __int128)amount * 1000 + r->mem_rate - 1) /
+				      r->mem_rate)
+			 : 0;
 	if (ms < RES_MIN_RECLAIM_MS)
 		ms = RES_MIN_RECLAIM_MS;
 	if (ms > UINT32_MAX)
@@ -36,6 +39,9 @@ static int resource__start_reclaim(struct virtio_resource *r, uint64_t target)
 		return -ENOBUFS;
 	resource__shrink_agreements(r, VIRTIO_RESOURCE_K_MEMORY, amount, true);
 	r->mem.granted = target;
+	/* The host wants this memory: the guest's requests must not win it straight back. */
+	if (r->mem.pool > target)
+		r->mem.pool = target;
 	r->reclaim_txn = ev.hdr.txn;
 	r->reclaim_target = target;
 	data = json_object_new_object();
@@ -86,6 +92,8 @@ int resource__set_allocation(struct virtio_resource *r, const uint64_t *mem,
 		}
 	} else if (mem && *mem > r->mem.granted) {
 		r->mem.granted = *mem;
+		if (r->mem.pool < *mem)
+			r->mem.pool = *mem;
 		changed = true;
 	}
 	if (vcpus && *vcpus != r->vcpu.granted) {
@@ -93,11 +101,14 @@ int resource__set_allocation(struct virtio_resource *r, const uint64_t *mem,
 			resource__shrink_agreements(r, VIRTIO_RESOURCE_K_VCPU,
 						    r->vcpu.granted - *vcpus, true);
 		r->vcpu.granted = *vcpus;
+		/* The operator's allocation bounds what the guest's own requests may reach. */
+		r->vcpu.pool = *vcpus;
 		changed = true;
 	}
 	if (changed) {
 		resource__changed(r, "set-allocation");
 		resource__check_reclaim_done(r);
+		resource__satisfy_deferred(r);
 	}
 out_unlock:
 	pthread_mutex_unlock(&r->vdev.lock);

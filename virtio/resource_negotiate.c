@@ -84,6 +84,33 @@ static void offer_drop(struct virtio_resource *r, struct res_offer *o)
 	memset(o, 0, sizeof(*o));
 }
 
+void resource__forget_agreements(struct virtio_resource *r)
+{
+	/* Promises go with the driver they were made to; the allocation itself stays. */
+	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
+		struct res_deferred *d = &r->deferred[i];
+		struct policy_state *st = res_state(r, d->kind);
+
+		if (d->txn && st)
+			st->pending -= d->amount;
+		memset(d, 0, sizeof(*d));
+	}
+	resource__drop_offers(r);
+	rc_table_init(&r->table, r->entries, RES_TABLE_SIZE);
+}
+
+void resource__drop_offers(struct virtio_resource *r)
+{
+	for (unsigned int i = 0; i < RES_MAX_OFFERS; i++) {
+		struct res_offer *o = &r->offers[i];
+
+		if (!o->txn)
+			continue;
+		rc_table_apply(&r->table, o->txn, RC_EV_EXPIRE, NULL, resource__now_ns());
+		offer_drop(r, o);
+	}
+}
+
 /* Offers whose transaction lapsed give back what they held. */
 static void resource__expire(struct virtio_resource *r)
 {
@@ -100,15 +127,20 @@ static void resource__expire(struct virtio_resource *r)
 
 /* ---- deferred (REST_LATER) grants ---- */
 
-static uint64_t res_room(const struct policy_state *st)
+static uint64_t res_room(struct virtio_resource *r, const struct policy_state *st, uint16_t kind)
 {
-	uint64_t limit = st->max < st->pool ? st->max : st->pool;
+	uint64_t limit = st->max < st->pool ? st->max : st->pool, used = st->granted;
 
-	return limit > st->granted ? limit - st->granted : 0;
+	/* What open offers hold is not room. */
+	for (unsigned int i = 0; i < RES_MAX_OFFERS; i++) {
+		if (r->offers[i].txn && r->offers[i].offer.alt[0].kind == kind)
+			used += offer_held(&r->offers[i].offer);
+	}
+	return limit > used ? limit - used : 0;
 }
 
-/* Deliver promised parts, oldest first, as the host gets room for them. */
-static void resource__satisfy_deferred(struct virtio_resource *r)
+/* Deliver promised parts, oldest first, as the host gets room (not @skip's yet). */
+static void resource__satisfy_deferred_except(struct virtio_resource *r, uint64_t skip)
 {
 	bool changed = false;
 
@@ -120,7 +152,15 @@ static void resource__satisfy_deferred(struct virtio_resource *r)
 		struct rc_entry *e;
 		size_t len;
 
-		if (!d->txn || !st || d->amount > res_room(st))
+		if (!d->txn || !st || d->txn == skip)
+			continue;
+		/* A promise ends with its agreement. */
+		if (rc_table_find(&r->table, d->txn, &e) || e->state != RC_S_GRANTED) {
+			st->pending -= d->amount;
+			memset(d, 0, sizeof(*d));
+			continue;
+		}
+		if (d->amount > res_room(r, st, d->kind))
 			continue;
 		st->granted += d->amount;
 		st->pending -= d->amount;
@@ -146,6 +186,20 @@ static void resource__satisfy_deferred(struct virtio_resource *r)
 	}
 	if (changed)
 		resource__changed(r, "deferred grant");
+}
+
+static bool deferred_free_slot(const struct virtio_resource *r)
+{
+	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
+		if (!r->deferred[i].txn)
+			return true;
+	}
+	return false;
+}
+
+void resource__satisfy_deferred(struct virtio_resource *r)
+{
+	resource__satisfy_deferred_except(r, 0);
 }
 
 static int deferred_add(struct virtio_resource *r, uint64_t txn, uint16_t kind, uint64_t amount)
@@ -280,7 +334,11 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 	struct rc_offer *o;
 
 	if (!slot) {
+		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, VIRTIO_RESOURCE_D_HOST_LIMIT,
+					       0, POLICY_RETRY_MS };
 		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, resource__now_ns());
+		res_decision_event(r, "DENY", &q.hdr, q.kind, req.amount, st->granted,
+				   "too many offers are open");
 		return answer_deny(&q.hdr, q.kind, VIRTIO_RESOURCE_D_HOST_LIMIT, POLICY_RETRY_MS,
 				   st->granted, out, cap);
 	}
@@ -342,6 +400,9 @@ static size_t negotiate_accept(struct virtio_resource *r, const uint8_t *msg, si
 	/* An agreement starts with something granted: the part now must be chosen. */
 	if (!now_part)
 		return resource__answer_error(r, &a.hdr, RC_ERANGE, out, cap);
+	/* A promise the host could not keep track of must not be accepted. */
+	if (later && !deferred_free_slot(r))
+		return resource__answer_error(r, &a.hdr, RC_EBUSY, out, cap);
 	kind = slot->offer.alt[0].kind;
 	st = res_state(r, kind);
 	u.amount = now_part;
@@ -352,11 +413,14 @@ static size_t negotiate_accept(struct virtio_resource *r, const uint8_t *msg, si
 		return resource__answer_error(r, &a.hdr, ret, out, cap);
 	offer_drop(r, slot); /* gives back what it held */
 	st->granted += now_part;
-	if (later && !deferred_add(r, a.hdr.txn, kind, later))
+	if (later) {
+		deferred_add(r, a.hdr.txn, kind, later);
 		st->pending += later;
+	}
 	res_decision_event(r, "GRANT", &a.hdr, kind, now_part, st->granted, "offer accepted");
 	resource__changed(r, "offer accepted");
-	resource__satisfy_deferred(r);
+	/* This txn's own promise waits: its EV_GRANT must not overtake this answer. */
+	resource__satisfy_deferred_except(r, a.hdr.txn);
 	return answer_grant(r, &a.hdr, kind, now_part, st->granted, out, cap);
 }
 
@@ -545,13 +609,16 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 	u.amount = want;
 	rc_table_apply(&r->table, rn.hdr.txn, RC_EV_RENEGOTIATE, &u, now);
 	if (want > cur && d.verdict != POLICY_GRANT) {
-		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, VIRTIO_RESOURCE_D_HOST_LIMIT,
-					       0, POLICY_RETRY_MS };
+		/* A policy denial keeps its reason; an offer is not made: no room now. */
+		uint16_t reason =
+			d.verdict == POLICY_DENY ? d.deny_reason : VIRTIO_RESOURCE_D_HOST_LIMIT;
+		uint32_t retry = d.verdict == POLICY_DENY ? d.retry_after_ms : POLICY_RETRY_MS;
+
+		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, reason, 0, retry };
 		rc_table_apply(&r->table, rn.hdr.txn, RC_EV_DENY, &u, now);
 		res_decision_event(r, "DENY", &rn.hdr, rn.kind, want - cur, st->granted,
 				   "renegotiation: no room for more");
-		return answer_deny(&rn.hdr, rn.kind, VIRTIO_RESOURCE_D_HOST_LIMIT, POLICY_RETRY_MS,
-				   st->granted, out, cap);
+		return answer_deny(&rn.hdr, rn.kind, reason, retry, st->granted, out, cap);
 	}
 	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
 	rc_table_apply(&r->table, rn.hdr.txn, RC_EV_GRANT, &u, now);

@@ -156,6 +156,12 @@ int resource__negotiate(struct virtio_resource *r, const uint8_t *msg, size_t le
 int resource__file_op(struct virtio_resource *r, const uint8_t *msg, size_t len, uint16_t type,
 		      uint8_t *out, size_t cap, size_t *out_len);
 uint64_t resource__mem_usable(const struct virtio_resource *r);
+/* A device reset: open offers lapse and give back what they held. */
+void resource__drop_offers(struct virtio_resource *r);
+/* A device reset: offers, promises and the agreement table go with the old driver. */
+void resource__forget_agreements(struct virtio_resource *r);
+/* Deliver promised REST_LATER parts the host now has room for. */
+void resource__satisfy_deferred(struct virtio_resource *r);
 /* "memory", "vcpus", "io-bandwidth" or "unknown", as the control socket spells kinds. */
 const char *resource__kind_name(uint16_t kind);
 void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint64_t amount,
