@@ -303,6 +303,9 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 		return opt_expect_virtio(v, n, opt);
 	if ((v = opt_value(tok, len, "resource", &n)))
 		return opt_resource(v, n, opt);
+	/* A bare "idle": set the device up and serve the host until the VM is stopped. */
+	if (len == 4 && !memcmp(tok, "idle", 4))
+		return opt_resource("inventory,idle", 14, opt);
 	if ((v = opt_value(tok, len, "resource-file", &n))) {
 		if (!n || n >= sizeof(opt->resource_file))
 			return false;
@@ -340,7 +343,7 @@ static bool is_known(const char *tok, size_t len)
 		if (len >= k && !memcmp(tok, keys[i], k))
 			return true;
 	}
-	return false;
+	return len == 4 && !memcmp(tok, "idle", 4);
 }
 
 void options_parse(const char *cmdline, struct options *opt)

@@ -223,6 +223,32 @@ START_TEST(test_host_reclaims_changes_allocation_and_messages_the_guest)
 }
 END_TEST
 
+/* `--cmdline idle`: the probe sets the device up and waits until the operator quits. */
+START_TEST(test_idle_probe_waits_for_quit)
+{
+	char sock[128];
+	const char *args[] = { "--kernel", PROBE_ELF, "--api-socket", sock, "--cmdline",
+			       "idle",	   NULL };
+	struct qmp_client c;
+	struct accord_proc p;
+	struct accord_run r;
+	struct json_object *o;
+
+	snprintf(sock, sizeof(sock), "/tmp/accord-idle-%d.sock", (int)getpid());
+	harness_start(&p, args, HARNESS_AS_IS);
+	ck_assert(harness_wait_console(&p, "probe: resource idle", TIMEOUT_S));
+	ck_assert(qmpc_connect(&c, sock, 10));
+	o = execute_ok(&c, "{\"execute\":\"query-allocation\"}");
+	ck_assert(json_object_get_boolean(qmpc_get(o, "return.driver")));
+	json_object_put(o);
+	json_object_put(execute_ok(&c, "{\"execute\":\"quit\"}"));
+	qmpc_close(&c);
+	harness_finish(&p, &r, 20, NULL);
+	ck_assert_int_eq(r.status, 0);
+	harness_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kvm_resource");
@@ -233,6 +259,7 @@ int main(void)
 	tcase_set_timeout(tc, 2 * TIMEOUT_S);
 	tcase_add_test(tc, test_probe_negotiates_with_the_host);
 	tcase_add_test(tc, test_host_reclaims_changes_allocation_and_messages_the_guest);
+	tcase_add_test(tc, test_idle_probe_waits_for_quit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
