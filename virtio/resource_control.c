@@ -256,8 +256,7 @@ struct json_object *resource__requests_json(struct virtio_resource *r)
 
 	pthread_mutex_lock(&r->vdev.lock);
 	rc_table_expire(&r->table, resource__now_ns());
-	rc_table_for_each(&r->table, idx, e)
-	{
+	rc_table_for_each (&r->table, idx, e) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "txn", json_object_new_uint64(e->txn));

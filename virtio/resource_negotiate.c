@@ -264,8 +264,7 @@ static unsigned int res_open_transactions(struct virtio_resource *r)
 	struct rc_entry *e;
 	uint32_t idx;
 
-	rc_table_for_each(&r->table, idx, e)
-	{
+	rc_table_for_each (&r->table, idx, e) {
 		if (!rc_state_terminal(e->state) && e->state != RC_S_GRANTED)
 			n++;
 	}
@@ -461,8 +460,7 @@ void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint6
 		struct rc_update u = { 0 };
 		uint32_t idx;
 
-		rc_table_for_each(&r->table, idx, e)
-		{
+		rc_table_for_each (&r->table, idx, e) {
 			if (e->kind == kind && e->state == RC_S_GRANTED &&
 			    (!newest || e->created_ns > newest->created_ns))
 				newest = e;
