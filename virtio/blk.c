@@ -113,7 +113,8 @@ static void blk_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	virtio__process_queue(vdev, q, blk_handle);
 	ret = io_uring_submit(&blk->ring);
 	if (ret < 0)
-		log_err(vdev->log, "virtio-blk %s: io_uring_submit: %s", blk->path, strerror(-ret));
+		log__ratelimited(vdev->log, vdev->guest_rl, LOG_ERROR,
+				 "virtio-blk %s: io_uring_submit: %s", blk->path, strerror(-ret));
 }
 
 /* Answer one finished operation; with @answer false (a reset) just forget it. */
@@ -163,7 +164,8 @@ static int blk_activate(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = vdev->priv;
 
-	blk->inflight_size = vdev->vqs[0].size;
+	/* Heads are below the queue size, which virtq__start bounded by queue_max. */
+	blk->inflight_size = vdev->queue_max;
 	blk->inflight = calloc(blk->inflight_size, sizeof(*blk->inflight));
 	return blk->inflight ? 0 : -ENOMEM;
 }
@@ -175,7 +177,9 @@ static void blk_reset(struct virtio_dev *vdev)
 	struct io_uring_cqe *cqe;
 
 	while (blk->nr_inflight) {
-		if (io_uring_wait_cqe(&blk->ring, &cqe))
+		/* Submits anything still queued, so the wait cannot be for nothing. */
+		if (io_uring_submit_and_wait(&blk->ring, 1) < 0 ||
+		    io_uring_peek_cqe(&blk->ring, &cqe))
 			break;
 		blk_complete(blk, cqe, false);
 		io_uring_cqe_seen(&blk->ring, cqe);

@@ -65,8 +65,9 @@ static void vpci_intx__set(struct virtio_pci *vp, bool level)
 	/* Slots 8 apart share a pin: the router keeps it up while any asserts. */
 	ret = irq__set_shared_line(vp->env.irq, vp->intx_gsi, level);
 	if (ret)
-		log_err(vp->env.log, "%s: INTx on pin %u: %s", vp->vdev->ops->name, vp->intx_gsi,
-			strerror(-ret));
+		log__ratelimited(vp->env.log, vp->vdev->guest_rl, LOG_ERROR,
+				 "%s: INTx on pin %u: %s", vp->vdev->ops->name, vp->intx_gsi,
+				 strerror(-ret));
 }
 
 void vpci_intx__update(struct virtio_pci *vp)
@@ -122,8 +123,9 @@ static void vpci_msix__route(struct virtio_pci *vp, uint16_t vector)
 
 	ret = irq__set_msi(vp->env.irq, vp->vector_gsi[vector], addr, e->data);
 	if (ret)
-		log_err(vp->env.log, "%s: MSI route for vector %u: %s", vp->vdev->ops->name, vector,
-			strerror(-ret));
+		log__ratelimited(vp->env.log, vp->vdev->guest_rl, LOG_ERROR,
+				 "%s: MSI route for vector %u: %s", vp->vdev->ops->name, vector,
+				 strerror(-ret));
 }
 
 /* Deliver what became pending while a vector was masked. */

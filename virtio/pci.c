@@ -284,8 +284,9 @@ static void vpci_update_mapping(struct virtio_pci *vp)
 	if (valid) {
 		ret = vpci_map(vp, addr);
 		if (ret)
-			log__printf(vp->env.log, LOG_WARN, "%s: cannot map BAR 0 at 0x%llx: %s",
-				    vp->vdev->ops->name, (unsigned long long)addr, strerror(-ret));
+			log__ratelimited(vp->env.log, vp->vdev->guest_rl, LOG_WARN,
+					 "%s: cannot map BAR 0 at 0x%llx: %s", vp->vdev->ops->name,
+					 (unsigned long long)addr, strerror(-ret));
 	}
 out_unlock:
 	pthread_mutex_unlock(&vp->map_lock);
@@ -436,9 +437,20 @@ static void vpci_config_interrupt(void *ctx)
 	vpci_msix__signal(vp, vp->msix_config);
 }
 
+static void vpci_renotify(void *ctx, unsigned int q)
+{
+	struct virtio_pci *vp = ctx;
+	uint64_t one = 1;
+
+	if (q < VIRTIO_MAX_QUEUES && vp->notify_efd[q] >= 0 &&
+	    write(vp->notify_efd[q], &one, sizeof(one)) < 0)
+		log_err(vp->env.log, "%s: notify: %s", vp->vdev->ops->name, strerror(errno));
+}
+
 static const struct virtio_transport_ops vpci_transport_ops = {
 	.queue_interrupt = vpci_queue_interrupt,
 	.config_interrupt = vpci_config_interrupt,
+	.renotify = vpci_renotify,
 };
 
 static void vpci_on_notify(struct event_handler *h, uint32_t events)

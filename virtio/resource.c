@@ -359,11 +359,16 @@ static int resource__handle_message(struct virtio_dev *vdev, struct virtq_chain 
 	}
 	len = virtq__read(chain, 0, msg, RES_MAX_MESSAGE);
 	ret = rc_decode_message(msg, len, RES_MAX_MESSAGE, &m);
+	if (!ret && !virtio__has_feature(vdev, VIRTIO_RESOURCE_F_MESSAGES))
+		ret = RC_EUNSUPPORTED;
+	else if (!ret && !r->hello)
+		ret = RC_EORDER; /* HELLO first, on every queue */
 	if (!ret && m.dest != VIRTIO_RESOURCE_DEST_HOST)
 		ret = RC_ENOENT; /* VM-to-VM routing needs the broker */
 	if (ret) {
-		out_len = resource__answer_error(r, ret == RC_ENOENT ? &m.hdr : NULL, ret,
-						 r->scratch, chain->in_len);
+		out_len = resource__answer_error(
+			r, ret == RC_ENOENT || ret == RC_EORDER ? &m.hdr : NULL, ret, r->scratch,
+			chain->in_len);
 	} else {
 		data = json_object_new_object();
 		json_object_object_add(data, "source", json_object_new_int64(r->guest_id));
@@ -402,6 +407,10 @@ static int resource__handle_file(struct virtio_dev *vdev, struct virtq_chain *ch
 	cap = chain->in_len < r->scratch_len ? (size_t)chain->in_len : r->scratch_len;
 	len = virtq__read(chain, 0, msg, RES_MAX_MESSAGE);
 	ret = rc_peek_type(msg, len, &type);
+	if (!ret && !virtio__has_feature(vdev, VIRTIO_RESOURCE_F_FILES))
+		ret = RC_EUNSUPPORTED;
+	else if (!ret && !r->hello)
+		ret = RC_EORDER; /* HELLO first, on every queue */
 	if (ret)
 		out_len = resource__answer_error(r, NULL, ret, r->scratch, cap);
 	else

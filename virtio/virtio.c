@@ -98,6 +98,9 @@ void virtio__set_status(struct virtio_dev *vdev, uint8_t status)
 		virtio__reset(vdev);
 		return;
 	}
+	/* A device that needs a reset takes nothing but the reset. */
+	if (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
 	/* The driver cannot clear bits without a reset, nor set NEEDS_RESET. */
 	status = (uint8_t)((status | vdev->status) & ~VIRTIO_CONFIG_S_NEEDS_RESET) |
 		 (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
@@ -160,13 +163,14 @@ void virtio__process_queue(struct virtio_dev *vdev, unsigned int q,
 					 const char **why))
 {
 	struct virtq *vq = &vdev->vqs[q];
+	unsigned int budget = vq->size;
 	struct virtq_chain chain;
 	bool pushed = false;
 	const char *why;
 	int ret;
 
 	do {
-		while ((ret = virtq__pop(vq, &chain, &why)) == 0) {
+		while (virtio__driver_ok(vdev) && (ret = virtq__pop(vq, &chain, &why)) == 0) {
 			ret = handle(vdev, &chain, &why);
 			if (ret == VIRTIO_REQ_BAD) {
 				ret = -EINVAL; /* not to be taken for an empty queue */
@@ -176,6 +180,18 @@ void virtio__process_queue(struct virtio_dev *vdev, unsigned int q,
 				virtq__push(vq, chain.head, (uint32_t)ret);
 				pushed = true;
 			}
+			/* One queue's worth per notification, so one guest cannot hold the loop. */
+			if (!--budget) {
+				ret = -EAGAIN;
+				break;
+			}
+		}
+		if (!virtio__driver_ok(vdev))
+			break;
+		if (ret == -EAGAIN) {
+			if (vdev->transport->renotify)
+				vdev->transport->renotify(vdev->transport_ctx, q);
+			break;
 		}
 		if (ret != -ENOENT) {
 			virtio__needs_reset(vdev, why);

@@ -38,6 +38,10 @@ int virtq__start(struct virtq *vq, const struct guest_mem *mem, bool event_idx, 
 	vq->avail = guest_mem__ptr(mem, vq->avail_gpa, 6 + 2 * n);
 	vq->used = guest_mem__ptr(mem, vq->used_gpa, 6 + 8 * n);
 	if (!vq->desc || !vq->avail || !vq->used) {
+		/* A queue counts as started by its rings: leave none half set. */
+		vq->desc = NULL;
+		vq->avail = NULL;
+		vq->used = NULL;
 		*why = "ring lies outside guest RAM";
 		return -EFAULT;
 	}

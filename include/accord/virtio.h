@@ -39,6 +39,8 @@ struct virtio_dev_ops {
 struct virtio_transport_ops {
 	void (*queue_interrupt)(void *ctx, unsigned int q);
 	void (*config_interrupt)(void *ctx);
+	/* Have queue @q processed again later (work was cut short to keep the loop fair). */
+	void (*renotify)(void *ctx, unsigned int q);
 };
 
 struct virtio_dev {

@@ -1749,7 +1749,7 @@ START_TEST(test_messages_to_the_host)
 	struct rc_error e;
 	struct rc_ack a;
 
-	/* No HELLO needed. */
+	rt_hello_ok();
 	a = rt_expect_ack(rt_message(11, VIRTIO_RESOURCE_DEST_HOST, "hello host", 10));
 	ck_assert_uint_eq(a.hdr.txn, 11);
 	ck_assert_uint_eq(a.mem_granted, RT_MEM_GRANTED);
@@ -1856,7 +1856,7 @@ START_TEST(test_files_open_stat_close)
 	long len;
 
 	ck_assert_uint_ne(rt.r->vdev.device_features & (1ull << VIRTIO_RESOURCE_F_FILES), 0);
-	/* No HELLO needed. */
+	rt_hello_ok();
 	f = rt_expect_file(rt_file_open(5, "hello.txt"));
 	ck_assert_uint_eq(f.hdr.txn, 5);
 	ck_assert_uint_ne(f.handle, 0);
@@ -1910,6 +1910,7 @@ START_TEST(test_file_read_answers_the_bytes)
 	struct rc_data d;
 	long len;
 
+	rt_hello_ok();
 	f = rt_expect_file(rt_file_open(5, "hello.txt"));
 	len = rt_file_op(VIRTIO_RESOURCE_T_FILE_READ, f.handle, 5, 7, 4096);
 	ck_assert_int_eq(rc_decode_data(rt_answer(), (size_t)len, &d), 0);
@@ -1922,6 +1923,7 @@ START_TEST(test_files_outside_the_share_or_missing)
 {
 	struct rc_error e;
 
+	rt_hello_ok();
 	e = rt_expect_error(rt_file_open(1, "../outside.txt"), VIRTIO_RESOURCE_S_FORBIDDEN);
 	ck_assert_uint_eq(e.hdr.txn, 1);
 	rt_expect_error(rt_file_open(2, "link_out"), VIRTIO_RESOURCE_S_FORBIDDEN);
@@ -1937,6 +1939,15 @@ START_TEST(test_files_outside_the_share_or_missing)
 				24, 64),
 			VIRTIO_RESOURCE_S_MALFORMED);
 	ck_assert(!rt_needs_reset());
+}
+END_TEST
+
+/* Every queue waits for HELLO: a file request before it is out of order. */
+START_TEST(test_file_queue_needs_hello_first)
+{
+	rt_expect_error(rt_file_open(1, "hello.txt"), VIRTIO_RESOURCE_S_ORDER);
+	rt_hello_ok();
+	rt_expect_file(rt_file_open(2, "hello.txt"));
 }
 END_TEST
 
@@ -2316,6 +2327,7 @@ Suite *resource_suite(void)
 
 	tcase_add_checked_fixture(tc_files, setup_share, teardown);
 	tcase_add_test(tc_files, test_files_open_stat_close);
+	tcase_add_test(tc_files, test_file_queue_needs_hello_first);
 	tcase_add_test(tc_files, test_file_read_answers_the_bytes);
 	tcase_add_test(tc_files, test_files_outside_the_share_or_missing);
 	suite_add_tcase(s, tc_files);

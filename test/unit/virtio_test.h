@@ -132,7 +132,8 @@ static inline void irq_rec__config(void *ctx)
 
 static inline const struct virtio_transport_ops *irq_rec__ops(void)
 {
-	static const struct virtio_transport_ops ops = { irq_rec__queue, irq_rec__config };
+	static const struct virtio_transport_ops ops = { .queue_interrupt = irq_rec__queue,
+							 .config_interrupt = irq_rec__config };
 
 	return &ops;
 }
