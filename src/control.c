@@ -26,7 +26,7 @@ struct arg_spec {
 static int check_args(struct json_object *args, const struct arg_spec *spec, size_t n,
 		      struct qmp_error *err)
 {
-	json_object_object_foreach (args, key, val) {
+	json_object_object_foreach(args, key, val) {
 		size_t i;
 
 		for (i = 0; i < n && strcmp(spec[i].name, key); i++)

@@ -371,7 +371,7 @@ static void buf_put_json(struct qmp_buf *b, struct json_object *o)
 	case json_type_object:
 		first = true;
 		buf_put_lit(b, "{");
-		json_object_object_foreach (o, key, val) {
+		json_object_object_foreach(o, key, val) {
 			if (!first)
 				buf_put_lit(b, ", ");
 			first = false;
@@ -456,7 +456,7 @@ static int qmp_cmd_capabilities(struct qmp_client *c, struct json_object *args, 
 				   "Capabilities negotiation is already complete, command ignored");
 	if (!args)
 		goto done;
-	json_object_object_foreach (args, key, val) {
+	json_object_object_foreach(args, key, val) {
 		if (strcmp(key, "enable"))
 			return qmp__errorf(e, QMP_ERROR_GENERIC, EINVAL,
 					   "Parameter '%s' is unexpected", key);
@@ -562,7 +562,7 @@ static void qmp_dispatch(struct qmp_client *c, struct json_object *req)
 		return;
 	}
 	has_id = json_object_object_get_ex(req, "id", &id);
-	json_object_object_foreach (req, key, val) {
+	json_object_object_foreach(req, key, val) {
 		if (!strcmp(key, "execute")) {
 			if (!json_object_is_type(val, json_type_string)) {
 				reply_error(c, QMP_ERROR_GENERIC,

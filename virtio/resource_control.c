@@ -179,7 +179,7 @@ int resource__renegotiate(struct virtio_resource *r, uint64_t txn, uint64_t amou
 	rc_table_apply(&r->table, txn, RC_EV_RENEGOTIATE, &u, resource__now_ns());
 	data = json_object_new_object();
 	json_object_object_add(data, "txn", json_object_new_uint64(txn));
-	json_object_object_add(data, "kind", json_object_new_string(resource__kind_name(e->kind)));
+	json_object_object_add(data, "kind", json_object_new_string(rc_kind_name(e->kind)));
 	json_object_object_add(data, "from", json_object_new_uint64(e->granted));
 	json_object_object_add(data, "to", json_object_new_uint64(amount));
 	log_info(r->vdev.log, "virtio-resource: txn %llu: the host proposes %llu instead of %llu",
@@ -256,13 +256,12 @@ struct json_object *resource__requests_json(struct virtio_resource *r)
 
 	pthread_mutex_lock(&r->vdev.lock);
 	rc_table_expire(&r->table, resource__now_ns());
-	rc_table_for_each (&r->table, idx, e) {
+	rc_table_for_each(&r->table, idx, e) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "txn", json_object_new_uint64(e->txn));
 		json_object_object_add(o, "app-id", json_object_new_int64(e->app_id));
-		json_object_object_add(o, "kind",
-				       json_object_new_string(resource__kind_name(e->kind)));
+		json_object_object_add(o, "kind", json_object_new_string(rc_kind_name(e->kind)));
 		json_object_object_add(o, "amount", json_object_new_uint64(e->amount));
 		json_object_object_add(o, "minimum", json_object_new_uint64(e->minimum));
 		json_object_object_add(o, "granted", json_object_new_uint64(e->granted));

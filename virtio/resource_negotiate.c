@@ -24,19 +24,6 @@ static struct policy_state *res_state(struct virtio_resource *r, uint16_t kind)
 	}
 }
 
-const char *resource__kind_name(uint16_t kind)
-{
-	switch (kind) {
-	case VIRTIO_RESOURCE_K_MEMORY:
-		return "memory";
-	case VIRTIO_RESOURCE_K_VCPU:
-		return "vcpus";
-	case VIRTIO_RESOURCE_K_IO_BANDWIDTH:
-		return "io-bandwidth";
-	}
-	return "unknown";
-}
-
 static void res_decision_event(struct virtio_resource *r, const char *name, const struct rc_hdr *h,
 			       uint16_t kind, uint64_t amount, uint64_t allocation, const char *why)
 {
@@ -44,13 +31,13 @@ static void res_decision_event(struct virtio_resource *r, const char *name, cons
 
 	json_object_object_add(data, "txn", json_object_new_uint64(h->txn));
 	json_object_object_add(data, "app-id", json_object_new_int64(h->app_id));
-	json_object_object_add(data, "kind", json_object_new_string(resource__kind_name(kind)));
+	json_object_object_add(data, "kind", json_object_new_string(rc_kind_name(kind)));
 	json_object_object_add(data, "amount", json_object_new_uint64(amount));
 	json_object_object_add(data, "allocation", json_object_new_uint64(allocation));
 	json_object_object_add(data, "reason", json_object_new_string(why));
 	log_info(r->vdev.log, "virtio-resource: txn %llu %s %llu: %s (%s)",
-		 (unsigned long long)h->txn, resource__kind_name(kind), (unsigned long long)amount,
-		 name, why);
+		 (unsigned long long)h->txn, rc_kind_name(kind), (unsigned long long)amount, name,
+		 why);
 	resource__emit(r, name, data);
 }
 
@@ -264,7 +251,7 @@ static unsigned int res_open_transactions(struct virtio_resource *r)
 	struct rc_entry *e;
 	uint32_t idx;
 
-	rc_table_for_each (&r->table, idx, e) {
+	rc_table_for_each(&r->table, idx, e) {
 		if (!rc_state_terminal(e->state) && e->state != RC_S_GRANTED)
 			n++;
 	}
@@ -460,7 +447,7 @@ void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint6
 		struct rc_update u = { 0 };
 		uint32_t idx;
 
-		rc_table_for_each (&r->table, idx, e) {
+		rc_table_for_each(&r->table, idx, e) {
 			if (e->kind == kind && e->state == RC_S_GRANTED &&
 			    (!newest || e->created_ns > newest->created_ns))
 				newest = e;

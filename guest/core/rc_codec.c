@@ -528,3 +528,127 @@ int rc_decode_release(const void *buf, size_t len, struct rc_release *m)
 		return RC_EUNSUPPORTED;
 	return m->amount ? 0 : RC_ERANGE;
 }
+
+int rc_decode_from_host(const void *buf, size_t len, uint32_t max_message, struct rc_hdr *h,
+			union rc_body *u)
+{
+	int err = rc_decode_hdr(buf, len, h);
+
+	if (err)
+		return err;
+	switch (h->type) {
+	case VIRTIO_RESOURCE_A_WELCOME:
+		return rc_decode_welcome(buf, len, &u->welcome);
+	case VIRTIO_RESOURCE_A_GRANT:
+	case VIRTIO_RESOURCE_EV_GRANT:
+		return rc_decode_grant(buf, len, &u->grant);
+	case VIRTIO_RESOURCE_A_DENY:
+		return rc_decode_deny(buf, len, &u->deny);
+	case VIRTIO_RESOURCE_A_OFFER:
+	case VIRTIO_RESOURCE_EV_OFFER:
+		return rc_decode_offer(buf, len, &u->offer);
+	case VIRTIO_RESOURCE_A_ACK:
+		return rc_decode_ack(buf, len, &u->ack);
+	case VIRTIO_RESOURCE_A_ERROR:
+		return rc_decode_error(buf, len, &u->error);
+	case VIRTIO_RESOURCE_A_FILE:
+		return rc_decode_file(buf, len, &u->file);
+	case VIRTIO_RESOURCE_A_DATA:
+	case VIRTIO_RESOURCE_A_INVENTORY:
+		return rc_decode_data(buf, len, &u->data);
+	case VIRTIO_RESOURCE_EV_INVENTORY:
+	case VIRTIO_RESOURCE_EV_ALLOCATION:
+		return rc_decode_ev_allocation(buf, len, &u->allocation);
+	case VIRTIO_RESOURCE_EV_RECLAIM:
+		return rc_decode_ev_reclaim(buf, len, &u->reclaim);
+	case VIRTIO_RESOURCE_EV_RENEGOTIATE:
+		return rc_decode_renegotiate(buf, len, &u->renegotiate);
+	case VIRTIO_RESOURCE_EV_MESSAGE:
+		return rc_decode_message(buf, len, max_message, &u->message);
+	}
+	return RC_ETYPE;
+}
+
+const char *rc_type_name(uint16_t type)
+{
+	switch (type) {
+	case 0:
+		return "none";
+	case VIRTIO_RESOURCE_T_HELLO:
+		return "HELLO";
+	case VIRTIO_RESOURCE_T_GET_INVENTORY:
+		return "GET_INVENTORY";
+	case VIRTIO_RESOURCE_T_REQUEST:
+		return "REQUEST";
+	case VIRTIO_RESOURCE_T_ACCEPT:
+		return "ACCEPT";
+	case VIRTIO_RESOURCE_T_DECLINE:
+		return "DECLINE";
+	case VIRTIO_RESOURCE_T_RELEASE:
+		return "RELEASE";
+	case VIRTIO_RESOURCE_T_RESERVE:
+		return "RESERVE";
+	case VIRTIO_RESOURCE_T_UNRESERVE:
+		return "UNRESERVE";
+	case VIRTIO_RESOURCE_T_RENEGOTIATE:
+		return "RENEGOTIATE";
+	case VIRTIO_RESOURCE_EV_INVENTORY:
+		return "EV_INVENTORY";
+	case VIRTIO_RESOURCE_EV_ALLOCATION:
+		return "EV_ALLOCATION";
+	case VIRTIO_RESOURCE_EV_RECLAIM:
+		return "EV_RECLAIM";
+	case VIRTIO_RESOURCE_EV_GRANT:
+		return "EV_GRANT";
+	case VIRTIO_RESOURCE_EV_OFFER:
+		return "EV_OFFER";
+	case VIRTIO_RESOURCE_EV_RENEGOTIATE:
+		return "EV_RENEGOTIATE";
+	case VIRTIO_RESOURCE_EV_MESSAGE:
+		return "EV_MESSAGE";
+	case VIRTIO_RESOURCE_A_WELCOME:
+		return "A_WELCOME";
+	case VIRTIO_RESOURCE_A_ACK:
+		return "A_ACK";
+	case VIRTIO_RESOURCE_A_GRANT:
+		return "A_GRANT";
+	case VIRTIO_RESOURCE_A_DENY:
+		return "A_DENY";
+	case VIRTIO_RESOURCE_A_OFFER:
+		return "A_OFFER";
+	case VIRTIO_RESOURCE_A_ERROR:
+		return "A_ERROR";
+	case VIRTIO_RESOURCE_A_INVENTORY:
+		return "A_INVENTORY";
+	case VIRTIO_RESOURCE_A_FILE:
+		return "A_FILE";
+	case VIRTIO_RESOURCE_A_DATA:
+		return "A_DATA";
+	case VIRTIO_RESOURCE_T_STATS:
+		return "STATS";
+	case VIRTIO_RESOURCE_T_MESSAGE:
+		return "MESSAGE";
+	case VIRTIO_RESOURCE_T_FILE_OPEN:
+		return "FILE_OPEN";
+	case VIRTIO_RESOURCE_T_FILE_READ:
+		return "FILE_READ";
+	case VIRTIO_RESOURCE_T_FILE_STAT:
+		return "FILE_STAT";
+	case VIRTIO_RESOURCE_T_FILE_CLOSE:
+		return "FILE_CLOSE";
+	}
+	return "unknown";
+}
+
+const char *rc_kind_name(uint16_t kind)
+{
+	switch (kind) {
+	case VIRTIO_RESOURCE_K_MEMORY:
+		return "memory";
+	case VIRTIO_RESOURCE_K_VCPU:
+		return "vcpus";
+	case VIRTIO_RESOURCE_K_IO_BANDWIDTH:
+		return "io-bandwidth";
+	}
+	return "unknown";
+}

@@ -282,6 +282,34 @@ int rc_decode_data(const void *buf, size_t len, struct rc_data *m);
  */
 int rc_accept_check(const struct rc_accept *a, const struct rc_offer *o);
 
+/* Everything the host sends a guest: answers and events, decoded by type. */
+union rc_body {
+	struct rc_welcome welcome;
+	struct rc_grant grant;
+	struct rc_deny deny;
+	struct rc_offer offer;
+	struct rc_ack ack;
+	struct rc_error error;
+	struct rc_file file;
+	struct rc_data data;
+	struct rc_ev_allocation allocation;
+	struct rc_ev_reclaim reclaim;
+	struct rc_renegotiate renegotiate;
+	struct rc_message message;
+};
+
+/*
+ * Decode an answer or an event (a host -> guest type) into *h and *u by its
+ * type; RC_ETYPE for a type the host never sends. max_message as for
+ * rc_decode_message().
+ */
+int rc_decode_from_host(const void *buf, size_t len, uint32_t max_message, struct rc_hdr *h,
+			union rc_body *u);
+
+/* Names for logs and reports ("A_GRANT", "memory"; "none" for 0, "unknown" otherwise). */
+const char *rc_type_name(uint16_t type);
+const char *rc_kind_name(uint16_t kind);
+
 /* The wire status (enum virtio_resource_status) to answer an rc_err with. */
 uint32_t rc_status_of(int err);
 

@@ -372,7 +372,7 @@ int rc_fdt_subnode(const struct rc_fdt *f, int parent, const char *name)
 
 	if (!name)
 		return RC_EINVAL;
-	rc_fdt_for_each_subnode (node, f, parent) {
+	rc_fdt_for_each_subnode(node, f, parent) {
 		err = rc_fdt_get_name(f, node, &n, &len);
 		if (err)
 			return err;

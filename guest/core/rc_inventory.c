@@ -60,7 +60,7 @@ static int parse_cpus(const struct rc_fdt *f, int root, struct rc_inventory *inv
 		return 0;
 	if (cpus < 0)
 		return cpus;
-	rc_fdt_for_each_subnode (node, f, cpus) {
+	rc_fdt_for_each_subnode(node, f, cpus) {
 		if (!node_is(f, node, "cpu"))
 			continue;
 		/* Every node is checked, also those that do not fit. */
@@ -92,7 +92,7 @@ static int parse_memory(const struct rc_fdt *f, int root, struct rc_inventory *i
 	err = rc_fdt_prop_u64(f, mem, "accord,total", &inv->mem_total);
 	if (err)
 		return err;
-	rc_fdt_for_each_subnode (node, f, mem) {
+	rc_fdt_for_each_subnode(node, f, mem) {
 		if (!node_is(f, node, "node"))
 			continue;
 		err = rc_fdt_prop_u32(f, node, "reg", &m.id);
@@ -183,7 +183,7 @@ static int parse_pci(const struct rc_fdt *f, int root, struct rc_inventory *inv)
 		return 0;
 	if (pci < 0)
 		return pci;
-	rc_fdt_for_each_subnode (node, f, pci) {
+	rc_fdt_for_each_subnode(node, f, pci) {
 		if (!node_is(f, node, "device"))
 			continue;
 		err = parse_pci_dev(f, node, &p);

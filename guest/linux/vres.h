@@ -72,19 +72,7 @@ struct vres_chan {
 struct vres_answer {
 	int err;		/* 0 or the decoder's RC_E* */
 	struct rc_hdr hdr;	/* valid unless err came from the header */
-	union {
-		struct rc_welcome welcome;
-		struct rc_grant grant;
-		struct rc_deny deny;
-		struct rc_offer offer;
-		struct rc_ack ack;
-		struct rc_error error;
-		struct rc_data data;
-		struct rc_ev_allocation allocation;
-		struct rc_ev_reclaim reclaim;
-		struct rc_renegotiate renegotiate;
-		struct rc_message message;
-	} u;
+	union rc_body u;
 };
 
 struct vres_counters {
@@ -170,8 +158,6 @@ void vres_event_work(struct work_struct *work);
 void vres_config_work(struct work_struct *work);
 
 /* vres_debugfs.c */
-const char *vres_type_name(u16 type);
-const char *vres_kind_name(u16 kind);
 void vres_debugfs_add(struct vres *vr);
 void vres_debugfs_remove(struct vres *vr);
 

@@ -228,56 +228,8 @@ out_free:
 /* Decode an answer or event by its type; the message is the first hdr.len of @len bytes. */
 void vres_decode(const void *buf, size_t len, struct vres_answer *a)
 {
-	u16 type;
-
 	memset(&a->hdr, 0, sizeof(a->hdr));
-	a->err = rc_decode_hdr(buf, len, &a->hdr);
-	if (!a->err)
-		a->err = rc_peek_type(buf, len, &type);
-	if (a->err)
-		return;
-	switch (type) {
-	case VIRTIO_RESOURCE_A_WELCOME:
-		a->err = rc_decode_welcome(buf, len, &a->u.welcome);
-		break;
-	case VIRTIO_RESOURCE_A_GRANT:
-	case VIRTIO_RESOURCE_EV_GRANT:
-		a->err = rc_decode_grant(buf, len, &a->u.grant);
-		break;
-	case VIRTIO_RESOURCE_A_DENY:
-		a->err = rc_decode_deny(buf, len, &a->u.deny);
-		break;
-	case VIRTIO_RESOURCE_A_OFFER:
-	case VIRTIO_RESOURCE_EV_OFFER:
-		a->err = rc_decode_offer(buf, len, &a->u.offer);
-		break;
-	case VIRTIO_RESOURCE_A_ACK:
-		a->err = rc_decode_ack(buf, len, &a->u.ack);
-		break;
-	case VIRTIO_RESOURCE_A_ERROR:
-		a->err = rc_decode_error(buf, len, &a->u.error);
-		break;
-	case VIRTIO_RESOURCE_A_INVENTORY:
-		a->err = rc_decode_data(buf, len, &a->u.data);
-		break;
-	case VIRTIO_RESOURCE_EV_INVENTORY:
-	case VIRTIO_RESOURCE_EV_ALLOCATION:
-		a->err = rc_decode_ev_allocation(buf, len, &a->u.allocation);
-		break;
-	case VIRTIO_RESOURCE_EV_RECLAIM:
-		a->err = rc_decode_ev_reclaim(buf, len, &a->u.reclaim);
-		break;
-	case VIRTIO_RESOURCE_EV_RENEGOTIATE:
-		a->err = rc_decode_renegotiate(buf, len, &a->u.renegotiate);
-		break;
-	case VIRTIO_RESOURCE_EV_MESSAGE:
-		a->err = rc_decode_message(buf, len, VRES_EVENT_LEN, &a->u.message);
-		break;
-	default:
-		/* A type the driver never expects here. */
-		a->err = RC_ETYPE;
-		break;
-	}
+	a->err = rc_decode_from_host(buf, len, VRES_EVENT_LEN, &a->hdr, &a->u);
 }
 
 /* A call on the request queue whose answer fits @cap bytes of @ans, decoded into @a. */
@@ -308,7 +260,7 @@ static void vres_log_refusal(struct vres *vr, const char *what, u64 txn,
 				     txn, a->hdr.status, a->u.error.detail);
 	else
 		dev_warn_ratelimited(dev, "%s txn %llu: unexpected %s (txn %llu)\n", what, txn,
-				     vres_type_name(a->hdr.type), a->hdr.txn);
+				     rc_type_name(a->hdr.type), a->hdr.txn);
 }
 
 int vres_hello(struct vres *vr)

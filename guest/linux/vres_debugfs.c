@@ -24,80 +24,6 @@
 
 #define VRES_REQUEST_LINE 64
 
-const char *vres_type_name(u16 type)
-{
-	switch (type) {
-	case VIRTIO_RESOURCE_T_HELLO:
-		return "HELLO";
-	case VIRTIO_RESOURCE_T_GET_INVENTORY:
-		return "GET_INVENTORY";
-	case VIRTIO_RESOURCE_T_REQUEST:
-		return "REQUEST";
-	case VIRTIO_RESOURCE_T_ACCEPT:
-		return "ACCEPT";
-	case VIRTIO_RESOURCE_T_DECLINE:
-		return "DECLINE";
-	case VIRTIO_RESOURCE_T_RELEASE:
-		return "RELEASE";
-	case VIRTIO_RESOURCE_T_RESERVE:
-		return "RESERVE";
-	case VIRTIO_RESOURCE_T_UNRESERVE:
-		return "UNRESERVE";
-	case VIRTIO_RESOURCE_T_RENEGOTIATE:
-		return "RENEGOTIATE";
-	case VIRTIO_RESOURCE_EV_INVENTORY:
-		return "EV_INVENTORY";
-	case VIRTIO_RESOURCE_EV_ALLOCATION:
-		return "EV_ALLOCATION";
-	case VIRTIO_RESOURCE_EV_RECLAIM:
-		return "EV_RECLAIM";
-	case VIRTIO_RESOURCE_EV_GRANT:
-		return "EV_GRANT";
-	case VIRTIO_RESOURCE_EV_OFFER:
-		return "EV_OFFER";
-	case VIRTIO_RESOURCE_EV_RENEGOTIATE:
-		return "EV_RENEGOTIATE";
-	case VIRTIO_RESOURCE_EV_MESSAGE:
-		return "EV_MESSAGE";
-	case VIRTIO_RESOURCE_A_WELCOME:
-		return "A_WELCOME";
-	case VIRTIO_RESOURCE_A_ACK:
-		return "A_ACK";
-	case VIRTIO_RESOURCE_A_GRANT:
-		return "A_GRANT";
-	case VIRTIO_RESOURCE_A_DENY:
-		return "A_DENY";
-	case VIRTIO_RESOURCE_A_OFFER:
-		return "A_OFFER";
-	case VIRTIO_RESOURCE_A_ERROR:
-		return "A_ERROR";
-	case VIRTIO_RESOURCE_A_INVENTORY:
-		return "A_INVENTORY";
-	case VIRTIO_RESOURCE_A_FILE:
-		return "A_FILE";
-	case VIRTIO_RESOURCE_A_DATA:
-		return "A_DATA";
-	case 0:
-		return "none";
-	default:
-		return "unknown";
-	}
-}
-
-const char *vres_kind_name(u16 kind)
-{
-	switch (kind) {
-	case VIRTIO_RESOURCE_K_MEMORY:
-		return "memory";
-	case VIRTIO_RESOURCE_K_VCPU:
-		return "vcpus";
-	case VIRTIO_RESOURCE_K_IO_BANDWIDTH:
-		return "io-bandwidth";
-	default:
-		return "unknown";
-	}
-}
-
 static void vres_show_config(struct seq_file *s, const struct vres_cfg *c)
 {
 	seq_printf(s, "config.version: %u\n", c->version);
@@ -181,13 +107,13 @@ static void vres_show_table(struct seq_file *s, struct vres *vr)
 	rc_table_for_each(&vr->table, idx, e) {
 		seq_printf(s,
 			   "request: txn=%llu app=%u pid=%u comm=%s kind=%s amount=%llu minimum=%llu projected=%llu granted=%llu state=%s",
-			   e->txn, e->app_id, e->pid, e->comm, vres_kind_name(e->kind), e->amount,
+			   e->txn, e->app_id, e->pid, e->comm, rc_kind_name(e->kind), e->amount,
 			   e->minimum, e->projected, e->granted, rc_state_name(e->state));
 		if (e->state == RC_S_RENEGOTIATING)
 			seq_printf(s, " proposed=%llu", e->proposed);
 		if (e->offer_id)
 			seq_printf(s, " offer=%u", e->offer_id);
-		seq_printf(s, " last=%s status=%u", vres_type_name(e->last.type),
+		seq_printf(s, " last=%s status=%u", rc_type_name(e->last.type),
 			   e->last.status);
 		if (e->last.type == VIRTIO_RESOURCE_A_DENY)
 			seq_printf(s, " reason=%u retry_after_ms=%u", e->last.reason,

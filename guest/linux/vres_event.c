@@ -111,7 +111,7 @@ static void vres_event_handle(struct vres *vr, const void *buf, unsigned int len
 	mutex_unlock(&vr->lock);
 	if (a.err) {
 		dev_warn_ratelimited(&vr->vdev->dev, "event %s (%u bytes) refused: %s\n",
-				     vres_type_name(a.hdr.type), len, rc_strerror(a.err));
+				     rc_type_name(a.hdr.type), len, rc_strerror(a.err));
 		return;
 	}
 	switch (a.hdr.type) {
@@ -144,7 +144,7 @@ static void vres_event_handle(struct vres *vr, const void *buf, unsigned int len
 		break;
 	default:
 		dev_warn_ratelimited(&vr->vdev->dev, "%s on the event queue\n",
-				     vres_type_name(a.hdr.type));
+				     rc_type_name(a.hdr.type));
 		break;
 	}
 }

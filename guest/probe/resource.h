@@ -39,16 +39,7 @@ struct res_answer {
 	int len;	   /* used length; -1: the device did not return the chain */
 	int err;	   /* 0 or the decoder's RC_E* */
 	struct rc_hdr hdr; /* valid unless len < 0 or err from the header */
-	union {
-		struct rc_welcome welcome;
-		struct rc_grant grant;
-		struct rc_deny deny;
-		struct rc_offer offer;
-		struct rc_ack ack;
-		struct rc_error error;
-		struct rc_file file;
-		struct rc_data data;
-	} u;
+	union rc_body u;
 };
 
 struct res_piece {
@@ -93,9 +84,7 @@ uint8_t *res_msg_buf(void);
 const uint8_t *res_answer_buf(void);
 void res_decode(const void *buf, int len, struct res_answer *a);
 const char *res_answer_str(const struct res_answer *a);
-const char *res_type_name(uint16_t type);
 const char *res_status_name(uint32_t status);
-const char *res_kind_name(uint16_t kind);
 const char *res_alt_name(uint16_t type);
 bool res_is(const struct res_answer *a, uint16_t type);
 uint64_t res_request(struct res *r, uint16_t kind, uint64_t amount, uint64_t minimum,

@@ -396,7 +396,7 @@ static const char *alt_str(const struct rc_offer *o)
 		bool mem = alt->kind == VIRTIO_RESOURCE_K_MEMORY;
 
 		probe_snprintf(s + n, sizeof(s) - n, "%salt %u %s %s %lu%s", i ? ", " : "", i,
-			       res_alt_name(alt->type), res_kind_name(alt->kind),
+			       res_alt_name(alt->type), rc_kind_name(alt->kind),
 			       mem ? MiB(alt->amount) : alt->amount, mem ? " MiB" : "");
 		n = strlen(s);
 		if (alt->delay_ms)
@@ -474,8 +474,7 @@ static void table_reclaim(struct res *r, uint64_t amount)
 		struct rc_update u = { 0 };
 		uint32_t idx;
 
-		rc_table_for_each(&r->table, idx, e)
-		{
+		rc_table_for_each (&r->table, idx, e) {
 			if (e->kind == VIRTIO_RESOURCE_K_MEMORY && e->state == RC_S_GRANTED &&
 			    (!newest || e->created_ns > newest->created_ns))
 				newest = e;
@@ -508,7 +507,7 @@ void res_on_reclaim(struct res *r, const struct rc_ev_reclaim *ev)
 
 	if (ev->kind != VIRTIO_RESOURCE_K_MEMORY) {
 		pr("resource reclaim txn %lu of %s %lu: not handled", ev->hdr.txn,
-		   res_kind_name(ev->kind), ev->amount);
+		   rc_kind_name(ev->kind), ev->amount);
 		return;
 	}
 	if (amount > have)
@@ -542,7 +541,7 @@ static const char *amount_str(uint16_t kind, uint64_t v, unsigned int slot)
 	if (kind == VIRTIO_RESOURCE_K_MEMORY)
 		probe_snprintf(s[slot], sizeof(s[slot]), "%lu MiB", MiB(v));
 	else
-		probe_snprintf(s[slot], sizeof(s[slot]), "%lu %s", v, res_kind_name(kind));
+		probe_snprintf(s[slot], sizeof(s[slot]), "%lu %s", v, rc_kind_name(kind));
 	return s[slot];
 }
 
@@ -567,7 +566,7 @@ static void renegotiate_answer(struct res *r, const struct rc_renegotiate *ev, u
 static const char *answer_brief(const struct res_answer *a)
 {
 	static char s[200];
-	const char *type = res_type_name(a->hdr.type), *rest;
+	const char *type = rc_type_name(a->hdr.type), *rest;
 	size_t n = strlen(type);
 
 	if (a->len < 0 || a->err)
@@ -589,7 +588,7 @@ static const char *table_str(struct res *r, uint64_t txn)
 		return "not in the table";
 	probe_snprintf(s, sizeof(s), "table: state %s, amount %s, last answer %s",
 		       rc_state_name(e->state), amount_str(e->kind, e->granted, 2),
-		       e->last.type ? res_type_name(e->last.type) : "none");
+		       e->last.type ? rc_type_name(e->last.type) : "none");
 	return s;
 }
 

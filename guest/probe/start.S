@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Entry points, GDT, boot page tables, exception stubs and the AP trampoline.
+ * Entry points, GDT, boot page tables, exception entry points and the AP trampoline.
  *
  * The image is linked and loaded at 0x100000 and runs identity mapped.
  *   0x100000  linux32_entry: 32-bit boot protocol (code32_start), ESI = boot_params
@@ -108,11 +108,11 @@ common64:
 	hlt
 	jmp	1b
 
-/* Exception stubs: 16 bytes each, so stub v is at isr_stubs + 16 * v. */
+/* Exception entry points: 16 bytes each, so vector v enters at isr_entries + 16 * v. */
 	.text
 	.p2align 4
-	.globl isr_stubs
-isr_stubs:
+	.globl isr_entries
+isr_entries:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.p2align 4
 	.if (\v == 8) || (\v == 10) || (\v == 11) || (\v == 12) || (\v == 13) || (\v == 14) || (\v == 17) || (\v == 21) || (\v == 29) || (\v == 30)
@@ -132,15 +132,15 @@ isr_common:
 	jmp	1b
 
 /*
- * Device interrupt stubs for vectors 0x40-0x4f, 16 bytes each: save the
+ * Device interrupt entry points for vectors 0x40-0x4f, 16 bytes each: save the
  * caller-saved registers, call irq_handler(vector) (which counts the vector
  * and writes the LAPIC EOI) and return. The frame (5 words), the vector and
  * 9 registers leave RSP 8 bytes off 16-byte alignment, hence the extra 8.
  */
 	.text
 	.p2align 4
-	.globl irq_stubs
-irq_stubs:
+	.globl irq_entries
+irq_entries:
 	.irp v, 0x40,0x41,0x42,0x43,0x44,0x45,0x46,0x47,0x48,0x49,0x4a,0x4b,0x4c,0x4d,0x4e,0x4f
 	.p2align 4
 	pushq	$\v

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Exceptions and device interrupts. The IDT covers vectors 0-0x4f: 0-31 are
- * exceptions (stubs in start.S); any exception is unexpected, is reported,
+ * exceptions (entry points in start.S); any exception is unexpected, is reported,
  * and the probe exits with status 3. 32-0x3f are not present (#NP). 0x40-0x4f
  * are device interrupts: irq_handler counts each vector and writes the LAPIC
  * EOI. Interrupts stay disabled except inside irq_wait (sti; hlt).
@@ -64,7 +64,7 @@ struct trap_frame {
 	uint64_t ss;
 };
 
-extern const char isr_stubs[], irq_stubs[];
+extern const char isr_entries[], irq_entries[];
 void trap_handler(struct trap_frame *f);
 void irq_handler(uint64_t vector);
 
@@ -92,9 +92,9 @@ void trap_init(void)
 	} __attribute__((packed)) desc = { sizeof(idt) - 1, (uintptr_t)idt };
 
 	for (unsigned int v = 0; v < 32; v++)
-		set_gate(v, (uintptr_t)isr_stubs + 16 * v);
+		set_gate(v, (uintptr_t)isr_entries + 16 * v);
 	for (unsigned int i = 0; i < NR_IRQS; i++)
-		set_gate(IRQ_VECTOR_BASE + i, (uintptr_t)irq_stubs + 16 * i);
+		set_gate(IRQ_VECTOR_BASE + i, (uintptr_t)irq_entries + 16 * i);
 	__asm__ volatile("lidt %0" : : "m"(desc));
 }
 

@@ -150,7 +150,7 @@ static bool bar_addr(struct virtio_dev *d, unsigned int bir, uint64_t *out, unsi
 		}
 		size = ~mask + 1;
 		if (!(uint32_t)mask || (size & (size - 1)))
-			return false; /* not implemented, or not a size */
+			return false; /* the BAR is absent, or its size no power of two */
 		addr = (next_bar + size - 1) & ~(size - 1);
 		if (!is64 && addr + size > 0x100000000UL)
 			return false;

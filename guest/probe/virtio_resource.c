@@ -92,59 +92,6 @@ uint64_t res_now_ns(struct res *r)
 
 /* ---- names ---- */
 
-const char *res_type_name(uint16_t type)
-{
-	switch (type) {
-	case VIRTIO_RESOURCE_T_HELLO:
-		return "HELLO";
-	case VIRTIO_RESOURCE_T_GET_INVENTORY:
-		return "GET_INVENTORY";
-	case VIRTIO_RESOURCE_T_REQUEST:
-		return "REQUEST";
-	case VIRTIO_RESOURCE_T_ACCEPT:
-		return "ACCEPT";
-	case VIRTIO_RESOURCE_T_RESERVE:
-		return "RESERVE";
-	case VIRTIO_RESOURCE_T_UNRESERVE:
-		return "UNRESERVE";
-	case VIRTIO_RESOURCE_T_RENEGOTIATE:
-		return "RENEGOTIATE";
-	case VIRTIO_RESOURCE_EV_INVENTORY:
-		return "EV_INVENTORY";
-	case VIRTIO_RESOURCE_EV_ALLOCATION:
-		return "EV_ALLOCATION";
-	case VIRTIO_RESOURCE_EV_RECLAIM:
-		return "EV_RECLAIM";
-	case VIRTIO_RESOURCE_EV_GRANT:
-		return "EV_GRANT";
-	case VIRTIO_RESOURCE_EV_OFFER:
-		return "EV_OFFER";
-	case VIRTIO_RESOURCE_EV_RENEGOTIATE:
-		return "EV_RENEGOTIATE";
-	case VIRTIO_RESOURCE_EV_MESSAGE:
-		return "EV_MESSAGE";
-	case VIRTIO_RESOURCE_A_WELCOME:
-		return "A_WELCOME";
-	case VIRTIO_RESOURCE_A_ACK:
-		return "A_ACK";
-	case VIRTIO_RESOURCE_A_GRANT:
-		return "A_GRANT";
-	case VIRTIO_RESOURCE_A_DENY:
-		return "A_DENY";
-	case VIRTIO_RESOURCE_A_OFFER:
-		return "A_OFFER";
-	case VIRTIO_RESOURCE_A_ERROR:
-		return "A_ERROR";
-	case VIRTIO_RESOURCE_A_INVENTORY:
-		return "A_INVENTORY";
-	case VIRTIO_RESOURCE_A_FILE:
-		return "A_FILE";
-	case VIRTIO_RESOURCE_A_DATA:
-		return "A_DATA";
-	}
-	return "type?";
-}
-
 const char *res_status_name(uint32_t status)
 {
 	static const char *const names[] = { "OK",    "MALFORMED", "ORDER",   "UNSUPPORTED",
@@ -152,19 +99,6 @@ const char *res_status_name(uint32_t status)
 					     "IO",    "RANGE" };
 
 	return status < sizeof(names) / sizeof(names[0]) ? names[status] : "status?";
-}
-
-const char *res_kind_name(uint16_t kind)
-{
-	switch (kind) {
-	case VIRTIO_RESOURCE_K_MEMORY:
-		return "memory";
-	case VIRTIO_RESOURCE_K_VCPU:
-		return "vcpus";
-	case VIRTIO_RESOURCE_K_IO_BANDWIDTH:
-		return "io-bandwidth";
-	}
-	return "kind?";
 }
 
 const char *res_alt_name(uint16_t type)
@@ -188,50 +122,9 @@ static const char *deny_name(uint16_t reason)
 /* Decode what came back (len bytes of buf) by its type. */
 void res_decode(const void *buf, int len, struct res_answer *a)
 {
-	uint16_t type;
-
 	a->len = len;
 	memset(&a->hdr, 0, sizeof(a->hdr));
-	if (len < 0) {
-		a->err = RC_EINVAL;
-		return;
-	}
-	a->err = rc_decode_hdr(buf, len, &a->hdr);
-	if (!a->err)
-		a->err = rc_peek_type(buf, len, &type);
-	if (a->err)
-		return;
-	switch (type) {
-	case VIRTIO_RESOURCE_A_WELCOME:
-		a->err = rc_decode_welcome(buf, len, &a->u.welcome);
-		break;
-	case VIRTIO_RESOURCE_A_GRANT:
-	case VIRTIO_RESOURCE_EV_GRANT:
-		a->err = rc_decode_grant(buf, len, &a->u.grant);
-		break;
-	case VIRTIO_RESOURCE_A_DENY:
-		a->err = rc_decode_deny(buf, len, &a->u.deny);
-		break;
-	case VIRTIO_RESOURCE_A_OFFER:
-	case VIRTIO_RESOURCE_EV_OFFER:
-		a->err = rc_decode_offer(buf, len, &a->u.offer);
-		break;
-	case VIRTIO_RESOURCE_A_ACK:
-		a->err = rc_decode_ack(buf, len, &a->u.ack);
-		break;
-	case VIRTIO_RESOURCE_A_ERROR:
-		a->err = rc_decode_error(buf, len, &a->u.error);
-		break;
-	case VIRTIO_RESOURCE_A_FILE:
-		a->err = rc_decode_file(buf, len, &a->u.file);
-		break;
-	case VIRTIO_RESOURCE_A_DATA:
-	case VIRTIO_RESOURCE_A_INVENTORY:
-		a->err = rc_decode_data(buf, len, &a->u.data);
-		break;
-	default:
-		break; /* events are decoded by their handlers */
-	}
+	a->err = len < 0 ? RC_EINVAL : rc_decode_from_host(buf, (size_t)len, 0, &a->hdr, &a->u);
 }
 
 bool res_is(const struct res_answer *a, uint16_t type)
@@ -248,7 +141,7 @@ const char *res_answer_str(const struct res_answer *a)
 		return "no completion";
 	if (a->err) {
 		probe_snprintf(s, sizeof(s), "%s (%u bytes) does not decode: %s",
-			       res_type_name(a->hdr.type), a->len, rc_strerror(a->err));
+			       rc_type_name(a->hdr.type), a->len, rc_strerror(a->err));
 		return s;
 	}
 	switch (a->hdr.type) {
@@ -258,19 +151,19 @@ const char *res_answer_str(const struct res_answer *a)
 			probe_snprintf(
 				s, sizeof(s),
 				"%s txn %lu memory %lu MiB (allocation %lu MiB, lease %u ms)",
-				res_type_name(a->hdr.type), a->hdr.txn, MiB(a->u.grant.amount),
+				rc_type_name(a->hdr.type), a->hdr.txn, MiB(a->u.grant.amount),
 				MiB(a->u.grant.allocation), a->u.grant.lease_ms);
 		else
 			probe_snprintf(s, sizeof(s),
 				       "%s txn %lu %s %lu (allocation %lu, lease %u ms)",
-				       res_type_name(a->hdr.type), a->hdr.txn,
-				       res_kind_name(a->u.grant.kind), a->u.grant.amount,
+				       rc_type_name(a->hdr.type), a->hdr.txn,
+				       rc_kind_name(a->u.grant.kind), a->u.grant.amount,
 				       a->u.grant.allocation, a->u.grant.lease_ms);
 		break;
 	case VIRTIO_RESOURCE_A_DENY:
 		probe_snprintf(s, sizeof(s),
 			       "A_DENY txn %lu %s reason %s retry after %u ms (allocation %lu%s)",
-			       a->hdr.txn, res_kind_name(a->u.deny.kind),
+			       a->hdr.txn, rc_kind_name(a->u.deny.kind),
 			       deny_name(a->u.deny.reason), a->u.deny.retry_after_ms,
 			       a->u.deny.kind == VIRTIO_RESOURCE_K_MEMORY
 				       ? MiB(a->u.deny.allocation)
@@ -294,7 +187,7 @@ const char *res_answer_str(const struct res_answer *a)
 			       res_status_name(a->hdr.status), a->u.error.detail);
 		break;
 	default:
-		probe_snprintf(s, sizeof(s), "%s txn %lu, %u bytes", res_type_name(a->hdr.type),
+		probe_snprintf(s, sizeof(s), "%s txn %lu, %u bytes", rc_type_name(a->hdr.type),
 			       a->hdr.txn, a->len);
 	}
 	return s;
@@ -463,12 +356,11 @@ static void print_table(struct res *r)
 	struct rc_entry *e;
 	uint32_t idx;
 
-	rc_table_for_each(&r->table, idx, e)
-	{
+	rc_table_for_each (&r->table, idx, e) {
 		pr("resource table txn %lu kind %s amount %lu state %s (minimum %lu, granted %lu, "
 		   "last answer %s)",
-		   e->txn, res_kind_name(e->kind), e->amount, rc_state_name(e->state), e->minimum,
-		   e->granted, e->last.type ? res_type_name(e->last.type) : "none");
+		   e->txn, rc_kind_name(e->kind), e->amount, rc_state_name(e->state), e->minimum,
+		   e->granted, e->last.type ? rc_type_name(e->last.type) : "none");
 	}
 }
 
@@ -521,17 +413,17 @@ static void handle_event(struct res *r, const uint8_t *buf, uint32_t len)
 		err = a.err;
 		if (!err) {
 			pr("resource grant txn %lu: %s %lu, allocation %lu", a.hdr.txn,
-			   res_kind_name(a.u.grant.kind), a.u.grant.amount, a.u.grant.allocation);
+			   rc_kind_name(a.u.grant.kind), a.u.grant.amount, a.u.grant.allocation);
 			res_table_answer(r, a.hdr.txn, &a);
 		}
 		break;
 	default:
 		if (!err)
-			pr("resource event %s (%u bytes): not handled", res_type_name(type), len);
+			pr("resource event %s (%u bytes): not handled", rc_type_name(type), len);
 		break;
 	}
 	if (err)
-		pr("resource event %s (%u bytes) refused: %s", res_type_name(type), len,
+		pr("resource event %s (%u bytes) refused: %s", rc_type_name(type), len,
 		   rc_strerror(err));
 }
 

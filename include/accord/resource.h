@@ -162,8 +162,6 @@ void resource__drop_offers(struct virtio_resource *r);
 void resource__forget_agreements(struct virtio_resource *r);
 /* Deliver promised REST_LATER parts the host now has room for. */
 void resource__satisfy_deferred(struct virtio_resource *r);
-/* "memory", "vcpus", "io-bandwidth" or "unknown", as the control socket spells kinds. */
-const char *resource__kind_name(uint16_t kind);
 void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint64_t amount,
 				 bool reclaim);
 /* Close the open reclaim once the guest uses no more than its grant. */
