@@ -164,6 +164,9 @@ static bool vcpu__wait_unparked(struct vcpu *vcpu)
 {
 	bool stopping;
 
+	/* The common case, on every entry into the guest: not parked, no lock taken. */
+	if (!__atomic_load_n(&vcpu->parked, __ATOMIC_ACQUIRE))
+		return false;
 	pthread_mutex_lock(&vcpu->park_lock);
 	while (vcpu->parked && !atomic_load(vcpu->env->stopping))
 		pthread_cond_wait(&vcpu->park_cond, &vcpu->park_lock);
@@ -175,7 +178,7 @@ static bool vcpu__wait_unparked(struct vcpu *vcpu)
 void vcpu__set_parked(struct vcpu *vcpu, bool parked)
 {
 	pthread_mutex_lock(&vcpu->park_lock);
-	vcpu->parked = parked;
+	__atomic_store_n(&vcpu->parked, parked, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&vcpu->park_cond);
 	pthread_mutex_unlock(&vcpu->park_lock);
 	/* A running vCPU leaves KVM_RUN and then waits in vcpu__wait_unparked. */
