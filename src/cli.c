@@ -18,13 +18,24 @@ const char cli_usage[] =
 	"  version    print the version\n";
 
 const char cli_run_usage[] =
-	"Usage: accord run --kernel PATH [OPTIONS]\n"
+	"Usage: accord run [--kernel PATH] [OPTIONS]\n"
 	"\n"
-	"Boot a virtual machine on /dev/kvm.\n"
+	"Boot a virtual machine on /dev/kvm, or a User-mode Linux guest whose devices\n"
+	"accord serves over vhost-user.\n"
 	"\n"
 	"Options:\n"
-	"  --kernel PATH        guest kernel: a bzImage (64-bit boot protocol) or an ELF64\n"
-	"                       image (vmlinux; a PVH entry note is used when present)\n"
+	"  --accel kvm|uml|auto what runs the guest (default auto): kvm runs an x86\n"
+	"                       kernel on /dev/kvm; uml starts a User-mode Linux kernel\n"
+	"                       as a child process and serves its devices over\n"
+	"                       vhost-user; auto takes kvm for an x86 kernel, and for a\n"
+	"                       User-mode Linux kernel or the default guest takes kvm\n"
+	"                       only where a quick calibration shows KVM running guest\n"
+	"                       kernel code at speed, else uml (it says which and why)\n"
+	"  --kernel PATH        guest kernel: a bzImage (64-bit boot protocol), an ELF64\n"
+	"                       image (vmlinux; a PVH entry note is used when present) or,\n"
+	"                       with uml, a User-mode Linux kernel binary. Without it the\n"
+	"                       default guest boots: Linux with the virtio_resource module,\n"
+	"                       resctl and a demo workload (scripts/guest-image builds it)\n"
 	"  --initrd PATH        initial ramdisk loaded for the kernel\n"
 	"  --cmdline STR        kernel command line (at most 4095 bytes)\n"
 	"  --memory SIZE[,max=MAX]\n"
@@ -38,7 +49,8 @@ const char cli_run_usage[] =
 	"                       what the host grants this VM at most (default: its max)\n"
 	"  --share DIR          a directory the guest may read through the resource device\n"
 	"  --api-socket PATH    control socket (QMP framing, JSON), created with mode 0600\n"
-	"  --console MODE       serial console COM1: stdio (default), file=PATH, or none\n"
+	"  --console MODE       the guest console (COM1, or UML's con0): stdio (default),\n"
+	"                       file=PATH, or none\n"
 	"  --rng                a virtio-rng device fed from the host's getrandom()\n"
 	"  --disk PATH[,readonly=on|off][,serial=ID]\n"
 	"                       a virtio-blk device on a raw image or block device\n"
@@ -57,16 +69,19 @@ const char cli_run_usage[] =
 	"\n"
 	"Exit status:\n"
 	"  0        the guest powered off, or wrote 0 to the debug-exit port\n"
-	"  N        the guest wrote N (1-255, low byte) to the debug-exit port 0xf4\n"
+	"  N        the guest wrote N (1-255, low byte) to the debug-exit port 0xf4;\n"
+	"           with uml, the User-mode Linux process exited with N\n"
 	"  1        accord could not start the VM (the message says why)\n"
 	"  120      the guest asked for a reboot (accord stops the VM instead)\n"
 	"  121      the guest triple-faulted (KVM shutdown exit)\n"
-	"  122      KVM reported an internal error or a failed VM entry\n"
+	"  122      KVM reported an internal error or a failed VM entry; with uml,\n"
+	"           the User-mode Linux process was killed by a signal\n"
 	"  123      accord hit an internal error while the VM ran\n"
 	"  128+SIG  accord was stopped by signal SIG (e.g. 130 for SIGINT, 143 for\n"
 	"           SIGTERM) or by Ctrl-a x (130)\n";
 
 enum run_opt {
+	OPT_ACCEL,
 	OPT_KERNEL,
 	OPT_INITRD,
 	OPT_CMDLINE,
@@ -97,6 +112,7 @@ static const struct opt_desc run_opts[] = {
 	{ "rng", OPT_RNG, false },	  { "disk", OPT_DISK, true },
 	{ "share", OPT_SHARE, true },	  { "api-socket", OPT_API_SOCKET, true },
 	{ "pool", OPT_POOL, true },	  { "help", OPT_HELP, false },
+	{ "accel", OPT_ACCEL, true },
 };
 
 static const struct opt_desc *opt__find(const char *name, size_t len)
@@ -367,7 +383,19 @@ static int apply_opt(const struct opt_desc *o, const char *v, const struct host_
 		     struct run_config *cfg, struct acc_err *err)
 {
 	switch (o->id) {
+	case OPT_ACCEL:
+		if (!strcmp(v, "kvm"))
+			cfg->accel = ACCEL_KVM;
+		else if (!strcmp(v, "uml"))
+			cfg->accel = ACCEL_UML;
+		else if (!strcmp(v, "auto"))
+			cfg->accel = ACCEL_AUTO;
+		else
+			return acc_errf(err, EINVAL, "--accel: '%s' is not kvm, uml or auto", v);
+		break;
 	case OPT_KERNEL:
+		if (!*v)
+			return acc_errf(err, EINVAL, "--kernel: empty path");
 		cfg->kernel = v;
 		break;
 	case OPT_INITRD:
@@ -471,10 +499,9 @@ int cli__parse_run(int argc, char *const argv[], const struct host_limits *limit
 	}
 	if (cfg->help)
 		return 0;
-	if (!cfg->kernel)
-		return acc_errf(err, EINVAL, "--kernel is required (see --help)");
-	if (!*cfg->kernel)
-		return acc_errf(err, EINVAL, "--kernel: empty path");
+	if (cfg->initrd && !cfg->kernel)
+		return acc_errf(err, EINVAL,
+				"--initrd needs --kernel (the default guest has its own)");
 	if (cfg->initrd && !*cfg->initrd)
 		return acc_errf(err, EINVAL, "--initrd: empty path");
 	return 0;

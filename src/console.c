@@ -173,16 +173,16 @@ static void console__on_input(struct event_handler *h, uint32_t events)
 		return;
 	}
 	n = console__filter_input(c, buf, (unsigned int)n, out);
-	if (n > 0 && uart__receive(c->uart, out, (unsigned int)n) < (unsigned int)n)
-		log_warn(c->log, "console input overran the guest's UART buffer");
+	if (n > 0 && c->sink.input(c->sink.ctx, out, (unsigned int)n) < (unsigned int)n)
+		log_warn(c->log, "console input overran the guest's input buffer");
 }
 
-int console__attach(struct console *c, struct event_loop *el, struct uart *uart,
+int console__attach(struct console *c, struct event_loop *el, const struct console_sink *sink,
 		    struct stop_sink *stop)
 {
 	int ret;
 
-	c->uart = uart;
+	c->sink = *sink;
 	c->stop = stop;
 	if (c->in_fd < 0)
 		return 0;

@@ -5,6 +5,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -117,34 +120,69 @@ static void machine__destroy_blk(void *dev)
 	free(dev);
 }
 
-/* Put @vdev on the PCI bus with the next BAR window, as firmware would. */
-static int machine__add_virtio(struct machine *m, struct virtio_dev *vdev, void *dev,
-			       void (*destroy)(void *), uint32_t class_code, struct acc_err *err)
+/* A slot for a new device and the guest memory the device is to use. */
+static struct machine_virtio *machine__new_virtio(struct machine *m, const struct guest_mem **mem,
+						  struct acc_err *err)
 {
-	struct virtio_pci_env env = { m->vm.vm_fd, &m->mmio, &m->loop, &m->irq, &m->log };
 	struct machine_virtio *mv;
-	int ret;
 
-	if (m->next_bar + VPCI_BAR_SIZE > LAYOUT_PCI_MMIO_END) {
-		destroy(dev);
-		return acc_errf(err, ENOSPC, "no room for more PCI BARs");
+	if (m->nr_virtio == MACHINE_MAX_VIRTIO) {
+		acc_errf(err, ENOSPC, "too many virtio devices");
+		return NULL;
 	}
 	mv = calloc(1, sizeof(*mv));
 	if (!mv) {
-		destroy(dev);
-		return acc_errf(err, ENOMEM, "out of memory");
+		acc_errf(err, ENOMEM, "out of memory");
+		return NULL;
 	}
-	ret = virtio_pci__init(&mv->pci, vdev, &m->pci, -1, class_code, m->next_bar, &env, err);
-	if (ret) {
-		free(mv);
-		destroy(dev);
-		return ret;
+	if (m->cfg.accel == ACCEL_UML) {
+		vhost_user__prepare(&mv->vu, m->cfg.mem_size);
+		*mem = vhost_user__mem(&mv->vu);
+	} else {
+		*mem = &m->vm.mem;
 	}
+	/* Owned by the machine from here on: machine__destroy_virtio frees it. */
+	m->virtio[m->nr_virtio++] = mv;
+	return mv;
+}
+
+/*
+ * Attach @vdev's transport: the next BAR window on the PCI bus, as firmware
+ * would, or a vhost-user socket in the run directory for the UML child.
+ */
+static int machine__add_virtio(struct machine *m, struct machine_virtio *mv,
+			       struct virtio_dev *vdev, void *dev, void (*destroy)(void *),
+			       uint32_t class_code, struct acc_err *err)
+{
+	int ret;
+
 	mv->dev = dev;
 	mv->destroy = destroy;
-	m->virtio[m->nr_virtio++] = mv;
-	m->next_bar += VPCI_BAR_SIZE;
-	return 0;
+	if (m->cfg.accel == ACCEL_UML) {
+		struct vhost_user_env env = { &m->loop, &m->log, &m->guest_rl };
+		char path[sizeof(m->run_dir) + 32];
+
+		snprintf(path, sizeof(path), "%s/virtio-%u.sock", m->run_dir, m->nr_virtio - 1);
+		ret = vhost_user__init(&mv->vu, vdev, path, &env, err);
+	} else {
+		struct virtio_pci_env env = { m->vm.vm_fd, &m->mmio, &m->loop, &m->irq, &m->log };
+
+		if (m->next_bar + VPCI_BAR_SIZE > LAYOUT_PCI_MMIO_END)
+			return acc_errf(err, ENOSPC, "no room for more PCI BARs");
+		ret = virtio_pci__init(&mv->pci, vdev, &m->pci, -1, class_code, m->next_bar, &env,
+				       err);
+		if (!ret)
+			m->next_bar += VPCI_BAR_SIZE;
+	}
+	mv->attached = !ret;
+	return ret;
+}
+
+const struct guest_mem *machine__device_mem(const struct machine *m, unsigned int i)
+{
+	if (i >= m->nr_virtio)
+		return NULL;
+	return m->cfg.accel == ACCEL_UML ? &m->virtio[i]->vu.mem : &m->vm.mem;
 }
 
 void machine__inventory_alloc(struct machine *m, const struct virtio_resource_config *cfg,
@@ -233,6 +271,8 @@ static int machine__create_resource(struct machine *m, struct acc_err *err)
 		.vcpus_granted = m->cfg.cpus_grant,
 		.vcpus_pool = m->cfg.pool_cpus,
 	};
+	struct machine_virtio *mv;
+	const struct guest_mem *mem;
 	struct virtio_resource *r;
 	int ret;
 
@@ -251,19 +291,21 @@ static int machine__create_resource(struct machine *m, struct acc_err *err)
 			return ret;
 		opts.share = m->share;
 	}
+	mv = machine__new_virtio(m, &mem, err);
+	if (!mv)
+		return -ENOMEM;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return acc_errf(err, ENOMEM, "out of memory");
 	host.ctx = m;
-	ret = virtio_resource__init(r, &opts, &host, &m->vm.mem, &m->log, &m->guest_rl, err);
+	ret = virtio_resource__init(r, &opts, &host, mem, &m->log, &m->guest_rl, err);
 	if (ret) {
 		free(r);
 		return ret;
 	}
-	ret = machine__add_virtio(m, &r->vdev, r, machine__destroy_resource, PCI_CLASS_OTHERS, err);
-	if (!ret)
-		m->resource = r;
-	return ret;
+	m->resource = r;
+	return machine__add_virtio(m, mv, &r->vdev, r, machine__destroy_resource, PCI_CLASS_OTHERS,
+				   err);
 }
 
 static int machine__create_virtio(struct machine *m, struct acc_err *err)
@@ -275,12 +317,17 @@ static int machine__create_virtio(struct machine *m, struct acc_err *err)
 		return ret;
 
 	if (m->cfg.rng) {
-		struct virtio_rng *rng = calloc(1, sizeof(*rng));
+		const struct guest_mem *mem;
+		struct machine_virtio *mv = machine__new_virtio(m, &mem, err);
+		struct virtio_rng *rng;
 
+		if (!mv)
+			return -ENOMEM;
+		rng = calloc(1, sizeof(*rng));
 		if (!rng)
 			return acc_errf(err, ENOMEM, "out of memory");
-		virtio_rng__init(rng, &m->vm.mem, &m->log, &m->guest_rl);
-		ret = machine__add_virtio(m, &rng->vdev, rng, machine__destroy_rng,
+		virtio_rng__init(rng, mem, &m->log, &m->guest_rl);
+		ret = machine__add_virtio(m, mv, &rng->vdev, rng, machine__destroy_rng,
 					  PCI_CLASS_OTHERS, err);
 		if (ret)
 			return ret;
@@ -289,17 +336,21 @@ static int machine__create_virtio(struct machine *m, struct acc_err *err)
 		const struct disk_config *d = &m->cfg.disks[i];
 		struct virtio_blk_opts opts = { d->path, d->readonly,
 						d->has_serial ? d->serial : NULL };
-		struct virtio_blk *blk = calloc(1, sizeof(*blk));
+		const struct guest_mem *mem;
+		struct machine_virtio *mv = machine__new_virtio(m, &mem, err);
+		struct virtio_blk *blk;
 
+		if (!mv)
+			return -ENOMEM;
+		blk = calloc(1, sizeof(*blk));
 		if (!blk)
 			return acc_errf(err, ENOMEM, "out of memory");
-		ret = virtio_blk__init(blk, &opts, &m->loop, &m->vm.mem, &m->log, &m->guest_rl,
-				       err);
+		ret = virtio_blk__init(blk, &opts, &m->loop, mem, &m->log, &m->guest_rl, err);
 		if (ret) {
 			free(blk);
 			return ret;
 		}
-		ret = machine__add_virtio(m, &blk->vdev, blk, machine__destroy_blk,
+		ret = machine__add_virtio(m, mv, &blk->vdev, blk, machine__destroy_blk,
 					  PCI_CLASS_STORAGE_SCSI, err);
 		if (ret)
 			return ret;
@@ -312,8 +363,12 @@ static void machine__destroy_virtio(struct machine *m)
 	while (m->nr_virtio) {
 		struct machine_virtio *mv = m->virtio[--m->nr_virtio];
 
-		virtio_pci__exit(&mv->pci);
-		mv->destroy(mv->dev);
+		if (mv->attached && m->cfg.accel == ACCEL_UML)
+			vhost_user__exit(&mv->vu);
+		else if (mv->attached)
+			virtio_pci__exit(&mv->pci);
+		if (mv->dev)
+			mv->destroy(mv->dev);
 		free(mv);
 	}
 	m->resource = NULL;
@@ -347,8 +402,79 @@ static void machine__on_signal(struct event_handler *h, uint32_t events)
 	machine__request_stop(m, VM_STOP_SIGNAL, (int)si.ssi_signo);
 }
 
+/* The KVM half: the VM, its chipset and buses, and the kernel loaded into RAM. */
+static int machine__create_kvm(struct machine *m, struct acc_err *err)
+{
+	int ret;
+
+	ret = vm__create(&m->vm, m->cfg.mem_size, err);
+	if (ret)
+		return ret;
+	irq__init(&m->irq, m->vm.vm_fd);
+	if (m->cfg.cpus > m->vm.max_vcpus) {
+		ret = acc_errf(err, ERANGE, "--cpus: %u is more than KVM's limit of %u",
+			       m->cfg.cpus, m->vm.max_vcpus);
+		goto destroy_vm;
+	}
+	ret = machine__create_devices(m, err);
+	if (ret)
+		goto destroy_vm;
+	return 0;
+
+destroy_vm:
+	irq__exit(&m->irq);
+	vm__destroy(&m->vm);
+	return ret;
+}
+
+static void machine__destroy_kvm(struct machine *m)
+{
+	if (m->port80_efd >= 0)
+		close(m->port80_efd);
+	pci__exit(&m->pci);
+	uart__exit(&m->com1);
+	irq__exit(&m->irq);
+	vm__destroy(&m->vm);
+}
+
+/* The UML half: a private directory for the device sockets and UML's own files. */
+static int machine__create_uml(struct machine *m, struct acc_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (m->cfg.cpus != 1 || m->cfg.cpus_grant != 1)
+		return acc_errf(err, EINVAL,
+				"--cpus: User-mode Linux runs one CPU; use --accel kvm for more");
+	if ((size_t)snprintf(m->run_dir, sizeof(m->run_dir), "%s/accord-XXXXXX",
+			     tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp") >= sizeof(m->run_dir))
+		return acc_errf(err, ENAMETOOLONG, "TMPDIR is too long");
+	if (!mkdtemp(m->run_dir)) {
+		m->run_dir[0] = '\0';
+		return acc_errf(err, errno, "cannot make a run directory: %s", strerror(errno));
+	}
+	m->uml.pid = -1;
+	m->uml.pidfd = m->uml.console_in = m->uml.console_out = -1;
+	return 0;
+}
+
+static int machine__remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static void machine__destroy_uml(struct machine *m)
+{
+	uml__stop(&m->uml, 0);
+	uml__close(&m->uml);
+	/* UML leaves its pid file and mconsole socket when it is killed. */
+	if (m->run_dir[0])
+		nftw(m->run_dir, machine__remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int machine__create(struct machine *m, const struct run_config *cfg, struct acc_err *err)
 {
+	bool uml = cfg->accel == ACCEL_UML;
 	struct boot_entry entry;
 	int ret;
 
@@ -368,36 +494,27 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 		acc_errf(err, -ret, "epoll: %s", strerror(-ret));
 		goto destroy_buses;
 	}
-
-	ret = vm__create(&m->vm, cfg->mem_size, err);
+	ret = uml ? machine__create_uml(m, err) : machine__create_kvm(m, err);
 	if (ret)
 		goto exit_loop;
-	irq__init(&m->irq, m->vm.vm_fd);
-	if (cfg->cpus > m->vm.max_vcpus) {
-		ret = acc_errf(err, ERANGE, "--cpus: %u is more than KVM's limit of %u", cfg->cpus,
-			       m->vm.max_vcpus);
-		goto destroy_vm;
-	}
 	ret = console__open(&m->console, cfg->console, cfg->console_path, &m->log, err);
 	if (ret)
-		goto destroy_vm;
-	ret = machine__create_devices(m, err);
-	if (ret)
-		goto close_console;
+		goto destroy_accel;
 	ret = machine__create_virtio(m, err);
 	if (ret)
 		goto destroy_virtio;
-	ret = loader__load_files(&m->vm.mem, cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus,
-				 &entry, err);
-	if (ret)
-		goto destroy_virtio;
-
-	m->vcpu_env = (struct vcpu_env){ &m->pio,      &m->mmio,     &m->stop_sink, &m->log,
-					 &m->guest_rl, &m->stopping, m->vm.run_size };
-	ret = machine__create_vcpus(m, &entry, err);
-	if (ret)
-		goto destroy_vcpus;
-	machine__set_vcpus(m, cfg->cpus_grant);
+	if (!uml) {
+		ret = loader__load_files(&m->vm.mem, cfg->kernel, cfg->initrd, cfg->cmdline,
+					 cfg->cpus, &entry, err);
+		if (ret)
+			goto destroy_virtio;
+		m->vcpu_env = (struct vcpu_env){ &m->pio,      &m->mmio,     &m->stop_sink, &m->log,
+						 &m->guest_rl, &m->stopping, m->vm.run_size };
+		ret = machine__create_vcpus(m, &entry, err);
+		if (ret)
+			goto destroy_vcpus;
+		machine__set_vcpus(m, cfg->cpus_grant);
+	}
 	if (cfg->api_socket) {
 		ret = control__start(m, err);
 		if (ret)
@@ -406,7 +523,7 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	m->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->stop_efd < 0) {
 		ret = acc_errf(err, errno, "eventfd: %s", strerror(errno));
-		goto destroy_vcpus;
+		goto stop_control;
 	}
 	m->stop_handler = (struct event_handler){ m->stop_efd, machine__on_stop, m };
 	ret = eventloop__add(&m->loop, &m->stop_handler, EPOLLIN);
@@ -424,15 +541,12 @@ destroy_vcpus:
 	machine__destroy_vcpus(m);
 destroy_virtio:
 	machine__destroy_virtio(m);
-	if (m->port80_efd >= 0)
-		close(m->port80_efd);
-	pci__exit(&m->pci);
-	uart__exit(&m->com1);
-close_console:
 	console__close(&m->console);
-destroy_vm:
-	irq__exit(&m->irq);
-	vm__destroy(&m->vm);
+destroy_accel:
+	if (uml)
+		machine__destroy_uml(m);
+	else
+		machine__destroy_kvm(m);
 exit_loop:
 	eventloop__exit(&m->loop);
 destroy_buses:
@@ -441,6 +555,99 @@ destroy_buses:
 	ratelimit__destroy(&m->guest_rl);
 	pthread_mutex_destroy(&m->stop_lock);
 	return ret;
+}
+
+static unsigned int machine__uart_input(void *ctx, const uint8_t *buf, unsigned int len)
+{
+	return uart__receive(ctx, buf, len);
+}
+
+static unsigned int machine__uml_input(void *ctx, const uint8_t *buf, unsigned int len)
+{
+	struct machine *m = ctx;
+	ssize_t n = write(m->uml.console_in, buf, len);
+
+	return n > 0 ? (unsigned int)n : 0;
+}
+
+static void machine__on_uml_console(struct event_handler *h, uint32_t events)
+{
+	struct machine *m = h->ctx;
+	uint8_t buf[4096];
+	ssize_t n = read(h->fd, buf, sizeof(buf));
+
+	if (n > 0) {
+		console__output(&m->console, buf, (unsigned int)n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		/* The guest closed its console: it is going away. */
+		eventloop__del(&m->loop, h);
+	}
+}
+
+static void machine__on_uml_exit(struct event_handler *h, uint32_t events)
+{
+	struct machine *m = h->ctx;
+
+	if (uml__reap(&m->uml))
+		return;
+	eventloop__del(&m->loop, h);
+	/* What is still in the console pipe is the guest's last words. */
+	machine__on_uml_console(&m->uml_console_handler, EPOLLIN);
+	if (WIFSIGNALED(m->uml.wait_status))
+		log_err(&m->log, "the User-mode Linux guest was killed by %s",
+			strsignal(WTERMSIG(m->uml.wait_status)));
+	machine__request_stop(m, VM_STOP_GUEST_EXIT, uml__exit_status(&m->uml));
+}
+
+static int machine__start_uml(struct machine *m, struct acc_err *err)
+{
+	struct uml_spawn spawn = {
+		.kernel = m->cfg.kernel,
+		.initrd = m->cfg.initrd,
+		.cmdline = m->cfg.cmdline,
+		.mem_size = m->cfg.mem_size,
+		.run_dir = m->run_dir,
+	};
+	struct console_sink sink = { machine__uml_input, m };
+	int ret;
+
+	for (unsigned int i = 0; i < m->nr_virtio && i < UML_MAX_DEVICES; i++) {
+		struct machine_virtio *mv = m->virtio[i];
+
+		spawn.devices[spawn.nr_devices++] =
+			(struct uml_device){ mv->vu.addr.sun_path, mv->vu.vdev->ops->device_id };
+	}
+	ret = uml__spawn(&m->uml, &spawn, err);
+	if (ret)
+		return ret;
+	m->uml_exit_handler = (struct event_handler){ m->uml.pidfd, machine__on_uml_exit, m };
+	m->uml_console_handler =
+		(struct event_handler){ m->uml.console_out, machine__on_uml_console, m };
+	ret = eventloop__add(&m->loop, &m->uml_exit_handler, EPOLLIN);
+	if (!ret)
+		ret = eventloop__add(&m->loop, &m->uml_console_handler, EPOLLIN);
+	if (!ret)
+		ret = console__attach(&m->console, &m->loop, &sink, &m->stop_sink);
+	if (ret)
+		return acc_errf(err, -ret, "event loop: %s", strerror(-ret));
+	log_debug(&m->log, "User-mode Linux guest started as process %d", (int)m->uml.pid);
+	return 0;
+}
+
+static int machine__start_kvm(struct machine *m, struct acc_err *err)
+{
+	struct console_sink sink = { machine__uart_input, &m->com1 };
+	int ret;
+
+	ret = console__attach(&m->console, &m->loop, &sink, &m->stop_sink);
+	if (ret)
+		return acc_errf(err, -ret, "event loop: %s", strerror(-ret));
+	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
+		ret = vcpu__start(&m->vcpus[i], err);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int machine__start(struct machine *m, sigset_t *old_mask)
@@ -472,20 +679,14 @@ static int machine__start(struct machine *m, sigset_t *old_mask)
 	}
 	m->sig_handler = (struct event_handler){ m->sig_fd, machine__on_signal, m };
 	ret = eventloop__add(&m->loop, &m->sig_handler, EPOLLIN);
-	if (!ret)
-		ret = console__attach(&m->console, &m->loop, &m->com1, &m->stop_sink);
 	if (ret) {
 		log_err(&m->log, "event loop: %s", strerror(-ret));
 		return ret;
 	}
-	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
-		ret = vcpu__start(&m->vcpus[i], &err);
-		if (ret) {
-			log_err(&m->log, "%s", err.msg);
-			return ret;
-		}
-	}
-	return 0;
+	ret = m->cfg.accel == ACCEL_UML ? machine__start_uml(m, &err) : machine__start_kvm(m, &err);
+	if (ret)
+		log_err(&m->log, "%s", err.msg);
+	return ret;
 }
 
 int machine__run(struct machine *m)
@@ -508,6 +709,9 @@ int machine__run(struct machine *m)
 		vcpu__kick(&m->vcpus[i]);
 	for (unsigned int i = 0; i < m->nr_vcpus; i++)
 		vcpu__join(&m->vcpus[i]);
+	/* Stopped by accord (a signal, quit): the child gets a moment to clean up. */
+	if (m->cfg.accel == ACCEL_UML)
+		uml__stop(&m->uml, 2000);
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
 	switch (m->stop_reason) {
@@ -534,13 +738,11 @@ void machine__destroy(struct machine *m)
 	control__stop(m);
 	machine__destroy_vcpus(m);
 	machine__destroy_virtio(m);
-	if (m->port80_efd >= 0)
-		close(m->port80_efd);
-	pci__exit(&m->pci);
-	uart__exit(&m->com1);
 	console__close(&m->console);
-	irq__exit(&m->irq);
-	vm__destroy(&m->vm);
+	if (m->cfg.accel == ACCEL_UML)
+		machine__destroy_uml(m);
+	else
+		machine__destroy_kvm(m);
 	eventloop__exit(&m->loop);
 	bus__exit(&m->mmio);
 	bus__exit(&m->pio);

@@ -4,7 +4,10 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
+#include "accord/accel.h"
 #include "accord/cli.h"
+#include "accord/log.h"
+#include "accord/vm.h"
 #include "accord/inventory.h"
 #include "accord/machine.h"
 
@@ -24,6 +27,8 @@ static int run_main(int argc, char **argv)
 	struct run_config cfg;
 	struct machine machine;
 	struct acc_err err;
+	bool kernel_given;
+	char why[256];
 	int status;
 
 	host_limits(&limits);
@@ -35,6 +40,14 @@ static int run_main(int argc, char **argv)
 		fputs(cli_run_usage, stdout);
 		return 0;
 	}
+	kernel_given = cfg.kernel != NULL;
+	if (accel__choose(&cfg, KVM_DEVICE_PATH, why, sizeof(why), &err)) {
+		fprintf(stderr, "accord: %s\n", err.msg);
+		return EXIT_STATUS_START_FAILED;
+	}
+	/* An x86 kernel can only mean kvm; any other choice is worth a line. */
+	if (cfg.log_level >= LOG_INFO && (cfg.accel == ACCEL_UML || !kernel_given))
+		fprintf(stderr, "accord: %s\n", why);
 	if (machine__create(&machine, &cfg, &err)) {
 		fprintf(stderr, "accord: %s\n", err.msg);
 		return EXIT_STATUS_START_FAILED;

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accord/layout.h"
 #include "accord/memres.h"
 
 /* Granule index of @gpa in guest-physical space (the hole is indexed too, never RAM). */
@@ -27,8 +26,7 @@ static void memres__assign(struct mem_reservations *r, uint64_t i, bool set)
 
 int memres__init(struct mem_reservations *r, const struct guest_mem *mem, uint64_t granule)
 {
-	uint64_t span = mem->size > mem->low_size ? LAYOUT_HIGH_RAM + (mem->size - mem->low_size)
-						  : mem->low_size;
+	uint64_t span = mem->span;
 
 	memset(r, 0, sizeof(*r));
 	if (!granule || (granule & (granule - 1)) || granule % 4096)

@@ -5,6 +5,7 @@ int stop__exit_status(enum vm_stop_reason reason, int code)
 {
 	switch (reason) {
 	case VM_STOP_DEBUG_EXIT:
+	case VM_STOP_GUEST_EXIT:
 		return code & 0xff;
 	case VM_STOP_POWEROFF:
 	case VM_STOP_QUIT:
@@ -45,6 +46,8 @@ const char *stop__describe(enum vm_stop_reason reason)
 		return "signal";
 	case VM_STOP_QUIT:
 		return "quit";
+	case VM_STOP_GUEST_EXIT:
+		return "guest-exit";
 	}
 	return "?";
 }

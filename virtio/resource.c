@@ -530,7 +530,7 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 		ret = acc_errf(err, ENOMEM, "virtio-resource: out of memory");
 		goto free_buffers;
 	}
-	virtio__init(&r->vdev, &resource_ops, r, features, VIRTIO_RESOURCE_NR_QUEUES, 128,
+	virtio__init(&r->vdev, &resource_ops, r, features, VIRTIO_RESOURCE_NR_QUEUES, VIRTQ_MAX_SIZE,
 		     sizeof(struct virtio_resource_config), mem, log, guest_rl);
 	resource__describe(r);
 	if (r->inventory_len < 0) {

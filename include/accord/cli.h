@@ -11,6 +11,12 @@
 
 #include "accord/error.h"
 
+enum accel_mode {
+	ACCEL_AUTO, /* resolved by accel__choose() before the machine is built */
+	ACCEL_KVM,
+	ACCEL_UML,
+};
+
 enum console_mode {
 	CONSOLE_STDIO,
 	CONSOLE_FILE,
@@ -29,7 +35,8 @@ struct disk_config {
 };
 
 struct run_config {
-	const char *kernel;
+	enum accel_mode accel;
+	const char *kernel; /* NULL: the default guest (accel__choose fills it in) */
 	const char *initrd;
 	const char *cmdline;
 	const char *name;
@@ -48,6 +55,9 @@ struct run_config {
 	unsigned int nr_disks;
 	struct disk_config disks[RUN_MAX_DISKS];
 	bool help;
+	/* Storage for the default guest's paths (kernel/initrd point here then). */
+	char default_kernel[RUN_MAX_PATH];
+	char default_initrd[RUN_MAX_PATH];
 };
 
 /* What the host can give; the caller measures it, tests make it up. */

@@ -15,9 +15,15 @@
 #include "accord/eventloop.h"
 #include "accord/log.h"
 #include "accord/stop.h"
-#include "accord/uart.h"
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-a */
+
+/* Where terminal input goes: the UART, or a User-mode Linux console pipe. */
+struct console_sink {
+	/* Returns the bytes taken; fewer than @len means input was lost. */
+	unsigned int (*input)(void *ctx, const uint8_t *buf, unsigned int len);
+	void *ctx;
+};
 
 struct console {
 	enum console_mode mode;
@@ -28,7 +34,7 @@ struct console {
 	bool escape_pending;
 	bool output_failed;
 	struct termios saved;
-	struct uart *uart;
+	struct console_sink sink;
 	struct stop_sink *stop;
 	const struct acc_log *log;
 	struct event_loop *el;
@@ -37,11 +43,11 @@ struct console {
 
 int console__open(struct console *c, enum console_mode mode, const char *path,
 		  const struct acc_log *log, struct acc_err *err);
-/* Start feeding terminal input to @uart; Ctrl-a x asks @stop to end the VM. */
-int console__attach(struct console *c, struct event_loop *el, struct uart *uart,
+/* Start feeding terminal input to @sink; Ctrl-a x asks @stop to end the VM. */
+int console__attach(struct console *c, struct event_loop *el, const struct console_sink *sink,
 		    struct stop_sink *stop);
 void console__close(struct console *c);
-/* A uart_backend output callback; @ctx is the console. */
+/* Guest output to the console (a uart_backend output callback); @ctx is the console. */
 void console__output(void *ctx, const uint8_t *buf, unsigned int len);
 /*
  * Process terminal input bytes: escapes are acted on, the rest is written to

@@ -22,12 +22,18 @@
 #include <linux/virtio_resource.h>
 
 #include "accord/irq.h"
+#include "accord/uml.h"
+#include "accord/vhost_user.h"
 #include "accord/virtio_pci.h"
 #include "accord/vm.h"
 
-/* A virtio device and its PCI function. */
+/* A virtio device and its transport: a PCI function (kvm) or a vhost-user socket (uml). */
 struct machine_virtio {
-	struct virtio_pci pci;
+	union {
+		struct virtio_pci pci;
+		struct vhost_user vu;
+	};
+	bool attached; /* the transport is set up (and must be torn down) */
 	void *dev;
 	void (*destroy)(void *dev);
 };
@@ -63,6 +69,12 @@ struct machine {
 	struct vcpu_env vcpu_env;
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
+
+	/* --accel uml: the User-mode Linux child and its private directory. */
+	struct uml_child uml;
+	char run_dir[64];
+	struct event_handler uml_exit_handler;
+	struct event_handler uml_console_handler;
 	atomic_bool stopping;
 
 	pthread_mutex_t stop_lock;
@@ -75,12 +87,17 @@ struct machine {
 	int port80_efd;
 };
 
-/* Build the VM from @cfg; on failure @err says why and nothing is left behind. */
+/*
+ * Build the VM from @cfg (cfg->accel resolved: kvm or uml); on failure @err
+ * says why and nothing is left behind.
+ */
 int machine__create(struct machine *m, const struct run_config *cfg, struct acc_err *err);
 /* Run until the guest or the host stops the VM; returns accord's exit status. */
 int machine__run(struct machine *m);
 void machine__destroy(struct machine *m);
 /* The allocation part of the hardware description (@cfg: the device's view, or NULL). */
+/* The guest memory device @i sees (KVM: the VM's; UML: what its front end passed). */
+const struct guest_mem *machine__device_mem(const struct machine *m, unsigned int i);
 void machine__inventory_alloc(struct machine *m, const struct virtio_resource_config *cfg,
 			      struct inventory_alloc *alloc);
 

@@ -13,6 +13,7 @@ enum vm_stop_reason {
 	VM_STOP_INTERNAL_ERROR, /* accord itself failed while running */
 	VM_STOP_SIGNAL,		/* code: the signal number */
 	VM_STOP_QUIT,		/* the control socket's quit */
+	VM_STOP_GUEST_EXIT,	/* code: accord's exit status for how UML's process ended */
 };
 
 #define EXIT_STATUS_START_FAILED 1

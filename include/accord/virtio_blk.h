@@ -18,7 +18,7 @@
 #include "accord/virtio.h"
 
 #define BLK_SECTOR_SIZE		512u
-#define BLK_QUEUE_SIZE		128u
+#define BLK_QUEUE_SIZE		256u
 #define BLK_SEG_MAX		(BLK_QUEUE_SIZE - 2)
 #define BLK_MAX_DISCARD_SECTORS 0x3fffffu
 

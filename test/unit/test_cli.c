@@ -414,12 +414,25 @@ START_TEST(test_bad_log_level_is_rejected)
 }
 END_TEST
 
-START_TEST(test_missing_kernel_is_rejected)
+START_TEST(test_no_kernel_means_the_default_guest)
 {
-	ck_assert_error(parse_with(&host, (char *const[]){ NULL }), EINVAL,
-			"--kernel is required (see --help)");
-	ck_assert_error(PARSE("--memory=1G", "--cpus=2"), EINVAL,
-			"--kernel is required (see --help)");
+	ck_assert_int_eq(PARSE("--memory=1G"), 0);
+	ck_assert_ptr_null(cfg.kernel);
+	ck_assert_int_eq(cfg.accel, ACCEL_AUTO);
+	ck_assert_error(PARSE("--initrd=i"), EINVAL,
+			"--initrd needs --kernel (the default guest has its own)");
+}
+END_TEST
+
+START_TEST(test_accel_is_parsed_and_checked)
+{
+	ck_assert_int_eq(PARSE("--accel=uml"), 0);
+	ck_assert_int_eq(cfg.accel, ACCEL_UML);
+	ck_assert_int_eq(PARSE("--accel", "kvm"), 0);
+	ck_assert_int_eq(cfg.accel, ACCEL_KVM);
+	ck_assert_int_eq(PARSE("--accel", "auto"), 0);
+	ck_assert_int_eq(cfg.accel, ACCEL_AUTO);
+	ck_assert_error(PARSE("--accel=tcg"), EINVAL, "--accel: 'tcg' is not kvm, uml or auto");
 }
 END_TEST
 
@@ -548,7 +561,8 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, test_cmdline_too_long_is_rejected);
 	tcase_add_test(tc, test_bad_name_is_rejected);
 	tcase_add_test(tc, test_bad_log_level_is_rejected);
-	tcase_add_test(tc, test_missing_kernel_is_rejected);
+	tcase_add_test(tc, test_no_kernel_means_the_default_guest);
+	tcase_add_test(tc, test_accel_is_parsed_and_checked);
 	tcase_add_test(tc, test_empty_kernel_and_initrd_paths_are_rejected);
 	tcase_add_test(tc, test_error_without_err_struct_still_returns_errno);
 	tcase_add_test(tc, test_rng_and_disks_in_option_order);
