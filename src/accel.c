@@ -177,7 +177,7 @@ static int default_guest_dir(char *dir, size_t cap, struct acc_err *err)
 	return 0;
 }
 
-static int default_guest(struct run_config *cfg, struct acc_err *err)
+int accel__default_guest(struct run_config *cfg, struct acc_err *err)
 {
 	const char *kernel = cfg->accel == ACCEL_UML ? "uml-linux" : "x86-vmlinuz";
 	const char *initrd =
@@ -257,7 +257,5 @@ int accel__choose(struct run_config *cfg, const char *kvm_path, char *why, size_
 		}
 		break;
 	}
-	if (!cfg->kernel)
-		return default_guest(cfg, err);
 	return 0;
 }

@@ -48,6 +48,10 @@ static int run_main(int argc, char **argv)
 	/* An x86 kernel can only mean kvm; any other choice is worth a line. */
 	if (cfg.log_level >= LOG_INFO && (cfg.accel == ACCEL_UML || !kernel_given))
 		fprintf(stderr, "accord: %s\n", why);
+	if (!kernel_given && accel__default_guest(&cfg, &err)) {
+		fprintf(stderr, "accord: %s\n", err.msg);
+		return EXIT_STATUS_START_FAILED;
+	}
 	if (machine__create(&machine, &cfg, &err)) {
 		fprintf(stderr, "accord: %s\n", err.msg);
 		return EXIT_STATUS_START_FAILED;

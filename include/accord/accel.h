@@ -36,4 +36,10 @@ int accel__is_uml_kernel(const char *path, bool *is_uml, struct acc_err *err);
 int accel__choose(struct run_config *cfg, const char *kvm_path, char *why, size_t why_len,
 		  struct acc_err *err);
 
+/*
+ * No --kernel: point cfg at the default guest for cfg->accel (resolved),
+ * from $ACCORD_GUEST_DIR or the guest-image directory beside accord.
+ */
+int accel__default_guest(struct run_config *cfg, struct acc_err *err);
+
 #endif

@@ -843,6 +843,7 @@ int main(void)
 
 	srunner_add_suite(sr, blk_suite());
 	srunner_add_suite(sr, virtio_pci_suite());
+	srunner_add_suite(sr, vhost_user_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

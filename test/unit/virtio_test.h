@@ -175,5 +175,6 @@ static inline int make_image(char *path, size_t path_len, size_t size)
 Suite *virtq_suite(void);      /* test_virtq.c */
 Suite *blk_suite(void);	       /* test_blk.c */
 Suite *virtio_pci_suite(void); /* test_virtio_pci.c */
+Suite *vhost_user_suite(void); /* test_vhost_user.c */
 
 #endif
