@@ -74,7 +74,9 @@ static int cmd_query_status(void *ctx, struct json_object *args, struct json_obj
 			    struct qmp_error *err)
 {
 	struct machine *m = ctx;
+	const struct guest_mem *mem;
 	struct json_object *o;
+	int64_t file_bytes;
 
 	if (no_args(args, err))
 		return -EINVAL;
@@ -82,8 +84,15 @@ static int cmd_query_status(void *ctx, struct json_object *args, struct json_obj
 	json_object_object_add(o, "status", json_object_new_string("running"));
 	json_object_object_add(o, "running", json_object_new_boolean(1));
 	json_object_object_add(o, "name", m->cfg.name ? json_object_new_string(m->cfg.name) : NULL);
-	json_object_object_add(o, "vcpus", json_object_new_int64(m->nr_vcpus));
+	json_object_object_add(o, "vcpus", json_object_new_int64(m->cfg.cpus));
 	json_object_object_add(o, "memory", json_object_new_uint64(m->cfg.mem_size));
+	json_object_object_add(o, "accelerator",
+			       json_object_new_string(m->cfg.accel == ACCEL_UML ? "uml" : "kvm"));
+	/* Host memory the guest's RAM file holds: reservations punch it. */
+	mem = machine__device_mem(m, 0);
+	file_bytes = mem && mem->nr_regions ? guest_mem__file_bytes(mem) : -ENODEV;
+	json_object_object_add(o, "memory-file-bytes",
+			       file_bytes >= 0 ? json_object_new_int64(file_bytes) : NULL);
 	*ret = o;
 	return 0;
 }

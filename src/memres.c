@@ -38,6 +38,12 @@ int memres__init(struct mem_reservations *r, const struct guest_mem *mem, uint64
 	return r->bitmap ? 0 : -ENOMEM;
 }
 
+void memres__clear(struct mem_reservations *r)
+{
+	memset(r->bitmap, 0, (r->nr_granules + 63) / 64 * sizeof(uint64_t));
+	r->reserved = 0;
+}
+
 void memres__exit(struct mem_reservations *r)
 {
 	free(r->bitmap);

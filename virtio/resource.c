@@ -469,8 +469,14 @@ static void resource__reset(struct virtio_dev *vdev)
 {
 	struct virtio_resource *r = vdev->priv;
 
-	/* A new driver starts over with fresh transaction ids; allocation and reservations stay. */
+	/*
+	 * A new driver starts over with fresh transaction ids. The allocation
+	 * stays; the reservations do not: the driver that held them is gone and
+	 * its balloon pages went back to the guest's kernel, so the next driver
+	 * reserves from scratch (as at boot) down to the grant.
+	 */
 	r->hello = false;
+	memres__clear(&r->memres);
 	r->ev_head = r->ev_count = 0;
 	resource__forget_agreements(r);
 	if (r->share)
@@ -530,8 +536,8 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 		ret = acc_errf(err, ENOMEM, "virtio-resource: out of memory");
 		goto free_buffers;
 	}
-	virtio__init(&r->vdev, &resource_ops, r, features, VIRTIO_RESOURCE_NR_QUEUES, VIRTQ_MAX_SIZE,
-		     sizeof(struct virtio_resource_config), mem, log, guest_rl);
+	virtio__init(&r->vdev, &resource_ops, r, features, VIRTIO_RESOURCE_NR_QUEUES,
+		     VIRTQ_MAX_SIZE, sizeof(struct virtio_resource_config), mem, log, guest_rl);
 	resource__describe(r);
 	if (r->inventory_len < 0) {
 		ret = acc_errf(err, (int)-r->inventory_len,

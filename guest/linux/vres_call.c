@@ -469,42 +469,162 @@ void vres_table_answer(struct vres *vr, u64 txn, const struct vres_answer *a)
 				     rc_strerror(err));
 }
 
-/* Accept an offer whole (what is there now and what comes later), or decline it. */
-static int vres_answer_offer(struct vres *vr, u64 txn, const struct rc_offer *o)
+/*
+ * ACCEPT the alternatives @choices (bit i: alternative i) of offer
+ * @offer_id for @txn, or DECLINE it when @choices is 0; the answer is
+ * applied to the table and left in @a. Under neg_lock.
+ */
+static int vres_offer_send(struct vres *vr, u64 txn, u32 offer_id, u32 choices,
+			   struct vres_answer *a)
 {
 	struct rc_accept acc = { };
 	struct rc_decline dec = { };
-	struct vres_answer a;
 	u8 msg[VRES_MSG_MAX], ans[VRES_ROOM_MIN];
+	struct rc_entry *e;
+	u32 app_id = 0;
 	size_t len;
-	u32 i;
 	int err;
 
-	for (i = 0; i < o->nr_alternatives; i++) {
-		if (o->alt[i].type == VIRTIO_RESOURCE_ALT_PART_NOW ||
-		    o->alt[i].type == VIRTIO_RESOURCE_ALT_REST_LATER)
-			acc.choices |= 1U << i;
-	}
-	if (acc.choices) {
+	/* The answer goes out for the application that asked. */
+	mutex_lock(&vr->lock);
+	if (!rc_table_find(&vr->table, txn, &e))
+		app_id = e->app_id;
+	mutex_unlock(&vr->lock);
+	if (choices) {
 		acc.hdr.type = VIRTIO_RESOURCE_T_ACCEPT;
 		acc.hdr.txn = txn;
-		acc.offer_id = o->offer_id;
+		acc.hdr.app_id = app_id;
+		acc.offer_id = offer_id;
+		acc.choices = choices;
 		len = rc_encode_accept(msg, sizeof(msg), &acc);
 	} else {
 		dec.hdr.type = VIRTIO_RESOURCE_T_DECLINE;
 		dec.hdr.txn = txn;
-		dec.offer_id = o->offer_id;
+		dec.hdr.app_id = app_id;
+		dec.offer_id = offer_id;
 		len = rc_encode_decline(msg, sizeof(msg), &dec);
 	}
-	err = vres_ask(vr, msg, len, ans, sizeof(ans), &a);
+	err = vres_ask(vr, msg, len, ans, sizeof(ans), a);
 	if (err)
 		return err;
-	if (a.err || a.hdr.txn != txn)
-		vres_log_refusal(vr, acc.choices ? "ACCEPT" : "DECLINE", txn, &a);
+	if (a->err || a->hdr.txn != txn || a->hdr.type == VIRTIO_RESOURCE_A_ERROR)
+		vres_log_refusal(vr, choices ? "ACCEPT" : "DECLINE", txn, a);
 	mutex_lock(&vr->lock);
-	vres_table_answer(vr, txn, &a);
+	vres_table_answer(vr, txn, a);
 	mutex_unlock(&vr->lock);
 	return 0;
+}
+
+/* Every PART_NOW and REST_LATER alternative of an offer, as ACCEPT's choices. */
+u32 vres_offer_choices(const struct rc_offer *o)
+{
+	u32 i, choices = 0;
+
+	for (i = 0; i < o->nr_alternatives && i < VIRTIO_RESOURCE_MAX_ALTERNATIVES; i++) {
+		if (o->alt[i].type == VIRTIO_RESOURCE_ALT_PART_NOW ||
+		    o->alt[i].type == VIRTIO_RESOURCE_ALT_REST_LATER)
+			choices |= 1U << i;
+	}
+	return choices;
+}
+
+/* Accept an offer whole (what is there now and what comes later), or decline it. */
+static int vres_answer_offer(struct vres *vr, u64 txn, const struct rc_offer *o)
+{
+	struct vres_answer a;
+
+	return vres_offer_send(vr, txn, o->offer_id, vres_offer_choices(o), &a);
+}
+
+/* An application's answer to an offer (vres_offer_send), in its own exchange. */
+int vres_offer_reply(struct vres *vr, u64 txn, u32 offer_id, u32 choices, struct vres_answer *a)
+{
+	int err;
+
+	mutex_lock(&vr->neg_lock);
+	err = vres_offer_send(vr, txn, offer_id, choices, a);
+	mutex_unlock(&vr->neg_lock);
+	return err;
+}
+
+/*
+ * The host lowers agreements of @kind newest first when it takes @amount
+ * back (a reclaim) or is given it back without a txn (a release with txn
+ * 0); the table follows it the same way. Under neg_lock and lock.
+ */
+static void vres_table_lower(struct vres *vr, u16 kind, u64 amount, bool reclaim)
+{
+	u64 now = ktime_get_ns();
+
+	while (amount) {
+		struct rc_entry *e, *newest = NULL;
+		struct rc_update u = { };
+		u32 idx;
+
+		rc_table_for_each(&vr->table, idx, e) {
+			if (e->kind == kind && e->state == RC_S_GRANTED &&
+			    (!newest || e->created_ns > newest->created_ns))
+				newest = e;
+		}
+		if (!newest)
+			break; /* the rest came with the boot allocation */
+		if (amount >= newest->granted) {
+			amount -= newest->granted;
+			rc_table_apply(&vr->table, newest->txn,
+				       reclaim ? RC_EV_RECLAIM : RC_EV_RELEASE, &u, now);
+		} else {
+			u.amount = newest->granted - amount;
+			amount = 0;
+			rc_table_apply(&vr->table, newest->txn,
+				       reclaim ? RC_EV_RECLAIM_PART : RC_EV_RELEASE_PART, &u, now);
+		}
+	}
+}
+
+/*
+ * T_RELEASE @amount of agreement @txn (of @kind, asked for by @app_id); on
+ * A_ACK the table follows (released, or released in part). The answer is
+ * left in @a. Memory goes back only after its pages were reserved (the host
+ * answers ORDER otherwise).
+ */
+int vres_release_agreement(struct vres *vr, u64 txn, u32 app_id, u16 kind, u64 amount,
+			   struct vres_answer *a)
+{
+	struct rc_release r = { };
+	struct rc_update u = { };
+	struct rc_entry *e;
+	u8 msg[VRES_MSG_MAX], ans[VRES_ROOM_MIN];
+	int err;
+
+	r.hdr.type = VIRTIO_RESOURCE_T_RELEASE;
+	r.hdr.txn = txn;
+	r.hdr.app_id = app_id;
+	r.kind = kind;
+	r.amount = amount;
+	mutex_lock(&vr->neg_lock);
+	err = vres_ask(vr, msg, rc_encode_release(msg, sizeof(msg), &r), ans, sizeof(ans), a);
+	if (err)
+		goto out;
+	if (a->err || a->hdr.txn != txn || a->hdr.type != VIRTIO_RESOURCE_A_ACK) {
+		vres_log_refusal(vr, "RELEASE", txn, a);
+		goto out;
+	}
+	mutex_lock(&vr->lock);
+	if (!txn) {
+		vres_table_lower(vr, kind, amount, false);
+	} else if (!rc_table_find(&vr->table, txn, &e) && e->state == RC_S_GRANTED) {
+		u.answer.type = a->hdr.type;
+		if (amount >= e->granted) {
+			rc_table_apply(&vr->table, txn, RC_EV_RELEASE, &u, ktime_get_ns());
+		} else {
+			u.amount = e->granted - amount;
+			rc_table_apply(&vr->table, txn, RC_EV_RELEASE_PART, &u, ktime_get_ns());
+		}
+	}
+	mutex_unlock(&vr->lock);
+out:
+	mutex_unlock(&vr->neg_lock);
+	return err;
 }
 
 /*
@@ -515,14 +635,29 @@ static int vres_answer_offer(struct vres *vr, u64 txn, const struct rc_offer *o)
  */
 int vres_request(struct vres *vr, struct rc_entry *req)
 {
+	struct vres_answer a;
+
+	req->txn = 0;
+	return vres_request_answer(vr, req, &a, true);
+}
+
+/*
+ * vres_request() with the answer to T_REQUEST left in @a, a txn chosen by
+ * the caller (req->txn; 0: a new one) and, unless @take_offer, an offer
+ * left open for the caller to accept or decline (vres_offer_reply()).
+ */
+int vres_request_answer(struct vres *vr, struct rc_entry *req, struct vres_answer *answer,
+			bool take_offer)
+{
+	struct vres_answer a = { .err = RC_EINVAL }; /* none yet */
 	struct rc_request q = { };
 	struct rc_entry *e;
-	struct vres_answer a;
 	u8 msg[VRES_MSG_MAX], ans[VRES_ROOM_MIN];
 	int err;
 
 	mutex_lock(&vr->neg_lock);
-	req->txn = vres_txn(vr);
+	if (!req->txn)
+		req->txn = vres_txn(vr);
 	mutex_lock(&vr->lock);
 	rc_table_expire(&vr->table, ktime_get_ns());
 	err = vres_errno(rc_table_add(&vr->table, req, ktime_get_ns(), &e));
@@ -557,17 +692,20 @@ int vres_request(struct vres *vr, struct rc_entry *req)
 	mutex_lock(&vr->lock);
 	vres_table_answer(vr, q.hdr.txn, &a);
 	mutex_unlock(&vr->lock);
-	if (!a.err && a.hdr.type == VIRTIO_RESOURCE_A_OFFER && a.hdr.txn == q.hdr.txn)
+	if (take_offer && !a.err && a.hdr.type == VIRTIO_RESOURCE_A_OFFER &&
+	    a.hdr.txn == q.hdr.txn)
 		err = vres_answer_offer(vr, q.hdr.txn, &a.u.offer);
 out:
 	mutex_unlock(&vr->neg_lock);
+	*answer = a;
 	return err;
 }
 
 /*
- * The host reopens an agreement (EV_RENEGOTIATE). Until ballooning and CPU
- * hot-remove exist, the driver accepts more and declines less: it answers
- * with the proposed amount, or with the current one.
+ * The host reopens an agreement (EV_RENEGOTIATE). The driver accepts more;
+ * it accepts less memory once the balloon has reserved the difference (the
+ * host checks usable against the lowered grant), and otherwise declines by
+ * answering with the current amount. Fewer vCPUs are declined.
  */
 void vres_on_renegotiate(struct vres *vr, const struct rc_renegotiate *ev)
 {
@@ -576,7 +714,21 @@ void vres_on_renegotiate(struct vres *vr, const struct rc_renegotiate *ev)
 	struct vres_answer a;
 	struct rc_entry *e;
 	u8 msg[VRES_MSG_MAX], ans[VRES_ROOM_MIN];
+	u64 held = 0;
 	int err;
+
+	/* Less memory: reserve the difference first, outside neg_lock. */
+	if (ev->kind == VIRTIO_RESOURCE_K_MEMORY) {
+		mutex_lock(&vr->lock);
+		if (!rc_table_find(&vr->table, ev->hdr.txn, &e) && e->kind == ev->kind &&
+		    e->state == RC_S_GRANTED && ev->amount < e->granted)
+			held = e->granted - ev->amount;
+		mutex_unlock(&vr->lock);
+		if (held && vres_balloon_hold(vr, held)) {
+			vres_balloon_unhold(vr, held);
+			held = 0;
+		}
+	}
 
 	mutex_lock(&vr->neg_lock);
 	mutex_lock(&vr->lock);
@@ -595,7 +747,7 @@ void vres_on_renegotiate(struct vres *vr, const struct rc_renegotiate *ev)
 		rn.hdr.txn = ev->hdr.txn;
 		rn.hdr.app_id = e->app_id;
 		rn.kind = e->kind;
-		rn.amount = ev->amount >= e->granted ? ev->amount : e->granted;
+		rn.amount = ev->amount >= e->granted || held ? ev->amount : e->granted;
 	}
 	mutex_unlock(&vr->lock);
 	if (err) {
@@ -615,46 +767,30 @@ void vres_on_renegotiate(struct vres *vr, const struct rc_renegotiate *ev)
 	mutex_unlock(&vr->lock);
 out:
 	mutex_unlock(&vr->neg_lock);
+	/* Accepted: the grant came down to usable. Otherwise the balloon deflates. */
+	if (held)
+		vres_balloon_unhold(vr, held);
 }
 
 /*
  * The host takes memory back (EV_RECLAIM). It has already lowered the
  * grant and its agreements, newest first; the table follows it the same
- * way. Handing the pages back (T_RESERVE) needs the balloon: until then
- * the reclaim is only remembered.
+ * way. The balloon then reserves pages until usable is within the new
+ * grant, by the deadline (vres_balloon_reclaim); reclaim_pending stays
+ * set until it is met.
  */
 void vres_on_reclaim(struct vres *vr, const struct rc_ev_reclaim *ev)
 {
-	u64 now = ktime_get_ns(), amount = ev->amount;
-
 	mutex_lock(&vr->neg_lock);
 	mutex_lock(&vr->lock);
-	while (amount && ev->kind == VIRTIO_RESOURCE_K_MEMORY) {
-		struct rc_entry *e, *newest = NULL;
-		struct rc_update u = { };
-		u32 idx;
-
-		rc_table_for_each(&vr->table, idx, e) {
-			if (e->kind == ev->kind && e->state == RC_S_GRANTED &&
-			    (!newest || e->created_ns > newest->created_ns))
-				newest = e;
-		}
-		if (!newest)
-			break; /* the rest came with the boot allocation */
-		if (amount >= newest->granted) {
-			amount -= newest->granted;
-			rc_table_apply(&vr->table, newest->txn, RC_EV_RECLAIM, &u, now);
-		} else {
-			u.amount = newest->granted - amount;
-			amount = 0;
-			rc_table_apply(&vr->table, newest->txn, RC_EV_RECLAIM_PART, &u, now);
-		}
-	}
+	if (ev->kind == VIRTIO_RESOURCE_K_MEMORY)
+		vres_table_lower(vr, ev->kind, ev->amount, true);
 	vr->reclaim = *ev;
 	vr->reclaim_pending = true;
 	mutex_unlock(&vr->lock);
 	mutex_unlock(&vr->neg_lock);
-	dev_warn_ratelimited(&vr->vdev->dev,
-			     "reclaim txn %llu: %llu bytes within %u ms (target %llu): no balloon yet\n",
+	dev_info_ratelimited(&vr->vdev->dev,
+			     "reclaim txn %llu: %llu bytes within %u ms (target %llu)\n",
 			     ev->hdr.txn, ev->amount, ev->deadline_ms, ev->target);
+	vres_balloon_reclaim(vr, ev);
 }

@@ -6,8 +6,9 @@
  *            hardware description, the estimators, counters, and the
  *            outgoing request table, one "key: value" per line
  *   request  (write, root) "memory BYTES [MINIMUM]" or "vcpus N [MINIMUM]":
- *            a REQUEST through the agreement table, as an application
- *            will make through the device node (a later step)
+ *            a REQUEST through the agreement table, for the driver itself
+ *            (applications use /dev/virtio-resource, vres_cdev.c, whose
+ *            request table is the "requests" file here)
  *
  * Copyright (c) 2026 The accord developers
  */
@@ -144,6 +145,9 @@ static int vres_state_show(struct seq_file *s, void *unused)
 		seq_printf(s, "reclaim: txn=%llu amount=%llu target=%llu deadline_ms=%u\n",
 			   vr->reclaim.hdr.txn, vr->reclaim.amount, vr->reclaim.target,
 			   vr->reclaim.deadline_ms);
+	vres_balloon_show(s, vr);
+	vres_estimator_show(s, vr);
+	vres_hotplug_show(s, vr);
 	vres_show_counters(s, vr);
 	vres_show_table(s, vr);
 	mutex_unlock(&vr->lock);

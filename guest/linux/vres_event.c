@@ -71,9 +71,10 @@ void vres_event_done(struct virtqueue *vq)
 
 static void vres_on_message(struct vres *vr, const struct rc_message *m)
 {
-	/* The device node delivers these to applications in a later step. */
-	dev_info_ratelimited(&vr->vdev->dev, "message txn %llu from %u: %u bytes\n",
-			     m->hdr.txn, m->source, m->payload_len);
+	dev_dbg(&vr->vdev->dev, "message txn %llu from %u: %u bytes\n", m->hdr.txn, m->source,
+		m->payload_len);
+	/* Kept for the device node's readers. */
+	vres_cdev_message(vr, m);
 }
 
 /* The counter an event adds to. */
@@ -131,6 +132,8 @@ static void vres_event_handle(struct vres *vr, const void *buf, unsigned int len
 		mutex_lock(&vr->lock);
 		vres_table_answer(vr, a.hdr.txn, &a);
 		mutex_unlock(&vr->lock);
+		if (a.hdr.type == VIRTIO_RESOURCE_EV_GRANT)
+			vres_cdev_agreement(vr, a.hdr.txn);
 		mutex_unlock(&vr->neg_lock);
 		break;
 	case VIRTIO_RESOURCE_EV_RECLAIM:
@@ -182,4 +185,7 @@ void vres_config_work(struct work_struct *work)
 	vr->count.refreshes++;
 	mutex_unlock(&vr->lock);
 	vres_refresh(vr);
+	/* The grant may have moved: the balloon and the vCPUs follow it. */
+	vres_balloon_adjust(vr);
+	vres_hotplug_adjust(vr);
 }

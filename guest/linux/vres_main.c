@@ -131,6 +131,7 @@ static int vres_find_vqs(struct vres *vr)
 
 static void vres_free(struct vres *vr)
 {
+	vres_hotplug_free(vr);
 	vres_events_free(vr);
 	kfree(vr->table_storage);
 	kvfree(vr->inv_next);
@@ -168,6 +169,9 @@ static struct vres *vres_alloc(struct virtio_device *vdev)
 		return NULL;
 	}
 	rc_table_init(&vr->table, vr->table_storage, VRES_TABLE_CAP);
+	vres_balloon_init(vr);
+	vres_estimator_init(vr);
+	vres_hotplug_init(vr);
 	return vr;
 }
 
@@ -178,6 +182,7 @@ static int vres_estimators_init(struct vres *vr)
 	int err;
 
 	rc_est_config_memory(&c);
+	vres_estimator_tune(&c, VIRTIO_RESOURCE_K_MEMORY);
 	c.granule = vr->cfg.mem_granule;
 	if (mem_rate)
 		c.max_rate = min_t(u64, mem_rate, RC_EST_MAX_RATE);
@@ -186,6 +191,7 @@ static int vres_estimators_init(struct vres *vr)
 		return err;
 	vr->mem_rate = c.max_rate;
 	rc_est_config_vcpu(&c);
+	vres_estimator_tune(&c, VIRTIO_RESOURCE_K_VCPU);
 	return rc_est_init(&vr->est_vcpu, &c);
 }
 
@@ -229,6 +235,8 @@ static int virtio_resource_probe(struct virtio_device *vdev)
 	}
 
 	virtio_device_ready(vdev);
+	/* Before the events: a host message queued for the driver is kept for the node. */
+	vres_cdev_init(vr);
 	err = vres_events_post(vr);
 	if (err) {
 		dev_err(dev, "cannot post event buffers: %d\n", err);
@@ -241,8 +249,13 @@ static int virtio_resource_probe(struct virtio_device *vdev)
 	err = vres_refresh(vr);
 	if (err)
 		dev_warn(dev, "no hardware description yet: %d\n", err);
+	/* The boot grant first (protocol.md §6.3), then vCPUs and the estimator. */
+	vres_balloon_start(vr);
+	vres_hotplug_start(vr);
+	vres_estimator_start(vr);
 
 	vres_debugfs_add(vr);
+	vres_cdev_add(vr);
 	mutex_lock(&vr->lock);
 	cfg = vr->cfg;
 	mutex_unlock(&vr->lock);
@@ -254,6 +267,7 @@ static int virtio_resource_probe(struct virtio_device *vdev)
 
 err_reset:
 	vres_stop(vr);
+	vres_cdev_remove(vr);
 	virtio_reset_device(vdev);
 	vres_chans_reap(vr);
 	vdev->config->del_vqs(vdev);
@@ -267,12 +281,20 @@ static void virtio_resource_remove(struct virtio_device *vdev)
 {
 	struct vres *vr = vdev->priv;
 
+	/* The balloon takes back what the grant allows while the device answers. */
+	vres_estimator_stop(vr);
+	vres_balloon_stop(vr);
+	vres_hotplug_stop(vr);
 	/* Waiters give up first, so that debugfs writers return promptly. */
 	vres_stop(vr);
+	/* The node goes first: open files get -ENODEV from now on. */
+	vres_cdev_remove(vr);
 	vres_debugfs_remove(vr);
 	virtio_reset_device(vdev);
 	vres_chans_reap(vr);
 	vdev->config->del_vqs(vdev);
+	/* Every page the balloon still holds goes back to the kernel. */
+	vres_balloon_free(vr);
 	vres_free(vr);
 	vdev->priv = NULL;
 }

@@ -22,6 +22,8 @@ struct mem_reservations {
 
 int memres__init(struct mem_reservations *r, const struct guest_mem *mem, uint64_t granule);
 void memres__exit(struct mem_reservations *r);
+/* Forget every reservation: the guest owns all its memory again (a device reset). */
+void memres__clear(struct mem_reservations *r);
 /*
  * Reserve [gpa, gpa+len): whole granules of RAM, none reserved yet.
  * -EINVAL misaligned or empty, -ERANGE not RAM, -EEXIST already reserved.

@@ -2178,7 +2178,7 @@ END_TEST
 
 /* ---- reset ---- */
 
-START_TEST(test_reset_keeps_the_allocation_and_starts_a_new_driver)
+START_TEST(test_reset_keeps_the_allocation_forgets_reservations_and_starts_a_new_driver)
 {
 	struct acc_err err = { { 0 } };
 
@@ -2191,11 +2191,14 @@ START_TEST(test_reset_keeps_the_allocation_and_starts_a_new_driver)
 	ck_assert(!rt.r->hello);
 	ck_assert_uint_eq(rt.r->ev_count, 0); /* the old driver's events are gone */
 	ck_assert_uint_eq(rt.r->mem.granted, 40 * MiB);
-	ck_assert_uint_eq(rt.r->memres.reserved, 4 * MiB);
+	ck_assert_uint_eq(rt.r->memres.reserved, 0);
+	ck_assert_uint_eq(rt_config().mem_reserved, 0);
 	rt_driver_ok();
 	rt_expect_error(rt_request(2, VIRTIO_RESOURCE_K_MEMORY, 2 * MiB, 2 * MiB),
 			VIRTIO_RESOURCE_S_ORDER);
 	rt_hello_ok();
+	/* The old driver's granules are the new one's to reserve again. */
+	rt_expect_ack(rt_reserve(40 * MiB, 4 * MiB));
 	rt_expect_grant(rt_request(2, VIRTIO_RESOURCE_K_MEMORY, 2 * MiB, 2 * MiB));
 	ck_assert_uint_eq(rt_config().mem_granted, 42 * MiB);
 }
@@ -2308,7 +2311,8 @@ Suite *resource_suite(void)
 	tcase_add_test(tc, test_bug_bad_headers_on_requestq_need_reset_instead_of_an_answer);
 	tcase_add_test(tc, test_chain_without_room_for_an_answer_needs_reset);
 	tcase_add_test(tc, test_bug_answer_that_does_not_fit_still_changes_the_allocation);
-	tcase_add_test(tc, test_reset_keeps_the_allocation_and_starts_a_new_driver);
+	tcase_add_test(
+		tc, test_reset_keeps_the_allocation_forgets_reservations_and_starts_a_new_driver);
 	tcase_add_test(tc, test_bug_reset_keeps_the_old_drivers_offer_holding_the_pool);
 	tcase_add_test(tc, test_allocation_view);
 	suite_add_tcase(s, tc);
