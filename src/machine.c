@@ -136,7 +136,11 @@ static struct machine_virtio *machine__new_virtio(struct machine *m, const struc
 		return NULL;
 	}
 	if (m->cfg.accel == ACCEL_UML) {
-		vhost_user__prepare(&mv->vu, m->cfg.mem_size);
+		/*
+		 * UML's physical memory ends at mem= normally; where it cannot turn
+		 * off address randomisation it grows by the gap below its heap.
+		 */
+		vhost_user__prepare(&mv->vu, m->cfg.mem_size + UML_MEM_SLACK);
 		*mem = vhost_user__mem(&mv->vu);
 	} else {
 		*mem = &m->vm.mem;
@@ -445,9 +449,10 @@ static int machine__create_uml(struct machine *m, struct acc_err *err)
 	if (m->cfg.cpus != 1 || m->cfg.cpus_grant != 1)
 		return acc_errf(err, EINVAL,
 				"--cpus: User-mode Linux runs one CPU; use --accel kvm for more");
-	if ((size_t)snprintf(m->run_dir, sizeof(m->run_dir), "%s/accord-XXXXXX",
-			     tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp") >= sizeof(m->run_dir))
-		return acc_errf(err, ENAMETOOLONG, "TMPDIR is too long");
+	/* UML splits its command line at spaces and device paths at ':'. */
+	if (!tmp || !*tmp || strlen(tmp) >= 40 || strpbrk(tmp, " \t\n:,"))
+		tmp = "/tmp";
+	snprintf(m->run_dir, sizeof(m->run_dir), "%s/accord-XXXXXX", tmp);
 	if (!mkdtemp(m->run_dir)) {
 		m->run_dir[0] = '\0';
 		return acc_errf(err, errno, "cannot make a run directory: %s", strerror(errno));
@@ -574,11 +579,12 @@ static void machine__on_uml_console(struct event_handler *h, uint32_t events)
 {
 	struct machine *m = h->ctx;
 	uint8_t buf[4096];
-	ssize_t n = read(h->fd, buf, sizeof(buf));
+	ssize_t n;
 
-	if (n > 0) {
+	/* Drain it: after the guest exits this is called once for its last words. */
+	while ((n = read(h->fd, buf, sizeof(buf))) > 0)
 		console__output(&m->console, buf, (unsigned int)n);
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		/* The guest closed its console: it is going away. */
 		eventloop__del(&m->loop, h);
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* accord: the command-line entry point. The only place that exits. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysinfo.h>
@@ -115,6 +116,9 @@ static int inventory_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	/* A closed peer (a guest's pipe, a QMP client) is an error to handle, not death. */
+	signal(SIGPIPE, SIG_IGN);
 
 	if (!cmd) {
 		fputs(cli_usage, stderr);

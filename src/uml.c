@@ -91,6 +91,8 @@ static void uml__child(char **argv, int in_fd, int out_fd)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Ignored signals stay ignored across exec; UML expects the defaults. */
+	signal(SIGPIPE, SIG_DFL);
 	/*
 	 * Without address-space randomisation: UML counts the random gap between
 	 * its binary and its heap as memory and would report a different MemTotal
@@ -104,7 +106,10 @@ static void uml__child(char **argv, int in_fd, int out_fd)
 	if (in_fd < 0 || out_fd < 0 || null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 ||
 	    dup2(in_fd, UML_CONSOLE_IN_FD) < 0 || dup2(out_fd, UML_CONSOLE_OUT_FD) < 0)
 		_exit(127);
-	syscall(SYS_close_range, UML_CONSOLE_OUT_FD + 1, ~0u, 0);
+	if (syscall(SYS_close_range, UML_CONSOLE_OUT_FD + 1, ~0u, 0)) {
+		for (int fd = UML_CONSOLE_OUT_FD + 1; fd < 1024; fd++)
+			close(fd);
+	}
 	execv(argv[0], argv);
 	_exit(127);
 }

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -41,8 +43,19 @@ static void vu_queue_interrupt(void *ctx, unsigned int q)
 	uint64_t one = 1;
 	int fd = q < VIRTIO_MAX_QUEUES ? vu->vrings[q].call_fd : -1;
 
-	/* A full pipe already holds an interrupt the front end has not read. */
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	/*
+	 * virtio_uml's call "pipe" is a socketpair: never block on it (the device
+	 * lock is held) nor die of SIGPIPE; an eventfd takes a plain write.
+	 */
+	n = send(fd, &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && errno == ENOTSOCK)
+		n = write(fd, &one, sizeof(one));
+	/* A full buffer already holds an interrupt the front end has not read. */
+	if (n < 0 && errno != EAGAIN)
 		log__ratelimited(vu->env.log, vu->env.guest_rl, LOG_WARN,
 				 "%s: vhost-user: call of queue %u: %s", vu->vdev->ops->name, q,
 				 strerror(errno));
@@ -69,9 +82,10 @@ static void vu_renotify(void *ctx, unsigned int q)
 	uint64_t one = 1;
 
 	if (q < VIRTIO_MAX_QUEUES && vu->vrings[q].kick.fd >= 0 &&
-	    write(vu->vrings[q].kick.fd, &one, sizeof(one)) < 0)
-		log_err(vu->env.log, "%s: vhost-user: renotify: %s", vu->vdev->ops->name,
-			strerror(errno));
+	    write(vu->vrings[q].kick.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log__ratelimited(vu->env.log, vu->env.guest_rl, LOG_WARN,
+				 "%s: vhost-user: renotify: %s", vu->vdev->ops->name,
+				 strerror(errno));
 }
 
 static const struct virtio_transport_ops vu_transport_ops = {
@@ -82,14 +96,37 @@ static const struct virtio_transport_ops vu_transport_ops = {
 
 /* --- notifications into the device --- */
 
+static void vu_check_needs_reset(struct vhost_user *vu);
+
 static void vu_on_kick(struct event_handler *h, uint32_t events)
 {
 	struct vhost_user_vring *vr = h->ctx;
 	uint64_t count;
+	ssize_t n = read(h->fd, &count, sizeof(count));
 
-	if (read(h->fd, &count, sizeof(count)) < 0 && errno == EAGAIN)
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n != sizeof(count)) {
+		/* Not an eventfd after all, or gone: stop polling it rather than spin. */
+		eventloop__del(vr->vu->env.loop, h);
+		return;
+	}
 	virtio__notify(vr->vu->vdev, vr->index);
+	vu_check_needs_reset(vr->vu);
+}
+
+/* Only an eventfd makes sense as a kick file (and cannot stall a read). */
+static bool vu_is_eventfd(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, "anon_inode:[eventfd]");
 }
 
 static void vu_stop_kick(struct vhost_user *vu, struct vhost_user_vring *vr)
@@ -174,17 +211,26 @@ static int vu_set_mem_table(struct vhost_user *vu, const struct vhost_user_msg *
 		struct vhost_user_map *map = &vu->maps[i];
 		void *addr;
 
+		struct stat st;
+
 		if (!reg->size || reg->size > SIZE_MAX - skew || reg->mmap_offset > INT64_MAX ||
 		    reg->user_addr + reg->size < reg->user_addr) {
 			ret = vu_bad(vu, "SET_MEM_TABLE: region size or offset out of range");
+			goto unmap;
+		}
+		/* Past the end of its file a region would be SIGBUS at the first access. */
+		if (fstat(fds[i], &st) || !S_ISREG(st.st_mode) ||
+		    reg->mmap_offset + reg->size > (uint64_t)st.st_size) {
+			ret = vu_bad(vu, "SET_MEM_TABLE: region is not inside a regular file");
 			goto unmap;
 		}
 		addr = mmap(NULL, reg->size + skew, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i],
 			    (off_t)(reg->mmap_offset - skew));
 		if (addr == MAP_FAILED) {
 			ret = -errno;
-			log_err(vu->env.log, "%s: vhost-user: cannot map a memory region: %s",
-				vu->vdev->ops->name, strerror(errno));
+			log__ratelimited(vu->env.log, vu->env.guest_rl, LOG_WARN,
+					 "%s: vhost-user: cannot map a memory region: %s",
+					 vu->vdev->ops->name, strerror(-ret));
 			goto unmap;
 		}
 		madvise(addr, reg->size + skew, MADV_DONTDUMP);
@@ -275,6 +321,9 @@ static int vu_set_vring_fd(struct vhost_user *vu, const struct vhost_user_msg *m
 	case VHOST_USER_SET_VRING_KICK:
 		if (nofd)
 			return vu_bad(vu, "polling rings (no kick file) are not supported");
+		if (!vu_is_eventfd(fd))
+			return vu_bad(vu, "kick file is not an eventfd");
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		vu_stop_kick(vu, vr);
 		vr->kick = (struct event_handler){ fd, vu_on_kick, vr };
 		if (eventloop__add(vu->env.loop, &vr->kick, EPOLLIN)) {
@@ -505,7 +554,11 @@ static int vu_recv(struct vhost_user *vu, struct vhost_user_msg *msg, int *fds,
 	ssize_t n;
 
 	*nr_fds = 0;
+	memset(control, 0, sizeof(control));
 	n = recvmsg(vu->conn.fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	/* A failed recvmsg leaves the control buffer as it was: no files came. */
+	if (n < 0)
+		return -errno;
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			unsigned int k = (unsigned int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -517,8 +570,6 @@ static int vu_recv(struct vhost_user *vu, struct vhost_user_msg *msg, int *fds,
 	}
 	if (n == 0)
 		return -ECONNRESET;
-	if (n < 0)
-		return -errno;
 	if (n != sizeof(msg->hdr) || (mh.msg_flags & MSG_CTRUNC))
 		return vu_bad(vu, "truncated message header or too many files");
 	if ((msg->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION ||
@@ -565,6 +616,27 @@ static void vu_disconnect(struct vhost_user *vu)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
+/*
+ * virtio_uml keeps the status itself and never reads NEEDS_RESET: a device
+ * that needs a reset drops the connection, so that the guest sees its
+ * device fail instead of waiting forever.
+ */
+static void vu_check_needs_reset(struct vhost_user *vu)
+{
+	bool broken;
+
+	pthread_mutex_lock(&vu->vdev->lock);
+	broken = vu->vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET;
+	pthread_mutex_unlock(&vu->vdev->lock);
+	if (broken && vu->conn.fd >= 0) {
+		log_warn(vu->env.log,
+			 "%s: vhost-user: the device needs a reset; dropping the "
+			 "front end",
+			 vu->vdev->ops->name);
+		vu_disconnect(vu);
+	}
+}
+
 int vhost_user__handle_one(struct vhost_user *vu)
 {
 	struct vhost_user_msg msg;
@@ -602,6 +674,8 @@ int vhost_user__handle_one(struct vhost_user *vu)
 	}
 	if (ret)
 		vu_disconnect(vu);
+	else
+		vu_check_needs_reset(vu);
 	return ret;
 
 drop:

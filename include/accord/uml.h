@@ -17,7 +17,9 @@
 #include "accord/error.h"
 
 #define UML_MAX_DEVICES 12
-#define UML_MAX_ARGS	(16 + UML_MAX_DEVICES + 128)
+/* Room above mem= for UML's physical memory (see machine__new_virtio). */
+#define UML_MEM_SLACK (256ull << 20)
+#define UML_MAX_ARGS  (16 + UML_MAX_DEVICES + 128)
 
 struct uml_device {
 	const char *socket;
