@@ -473,7 +473,25 @@ static unsigned int vres_balloon_step(struct vres *vr, enum vres_pace pace)
 			done += div64_u64(vres_hotplug_mem_add(vr, (n - done) * granule), granule);
 		usable += done * granule;
 	} else if (usable > goal && pace != VRES_NO_INFLATE) {
+		unsigned long most = div64_u64(c.mem_max - min(goal, c.mem_max), granule), held;
+
 		n = DIV_ROUND_UP_ULL(usable - goal, granule);
+		/*
+		 * The host's mem_reserved says how far to go; the balloon's own
+		 * count bounds it, so a host that forgets what it acknowledged
+		 * cannot drain the guest.
+		 */
+		mutex_lock(&vr->lock);
+		held = b->granules;
+		mutex_unlock(&vr->lock);
+		if (held >= most) {
+			dev_warn_ratelimited(&vr->vdev->dev,
+					     "balloon: the host reports %llu MiB reserved, the balloon holds %lu MiB: not inflating further\n",
+					     c.mem_reserved >> 20,
+					     (held * (unsigned long)(granule >> 10)) >> 10);
+			return VRES_BALLOON_RETRY_MS;
+		}
+		n = min(n, most - held);
 		if (pace == VRES_PACED)
 			n = vres_balloon_pace(vr, n, now);
 		if (!n)

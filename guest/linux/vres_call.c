@@ -414,6 +414,19 @@ static int vres_errno(int rc)
 }
 
 /* Apply an answer (or EV_GRANT) for @txn to the table. Under vr->lock. */
+/*
+ * The most of @kind this guest can hold: a grant beyond it, or of another
+ * kind than was asked, is a broken host and is not believed. Under lock.
+ */
+static u64 vres_kind_max(const struct vres *vr, u16 kind)
+{
+	if (kind == VIRTIO_RESOURCE_K_MEMORY)
+		return vr->cfg.mem_max;
+	if (kind == VIRTIO_RESOURCE_K_VCPU)
+		return vr->cfg.vcpus_max;
+	return 0;
+}
+
 void vres_table_answer(struct vres *vr, u64 txn, const struct vres_answer *a)
 {
 	struct rc_update u = { };
@@ -428,6 +441,14 @@ void vres_table_answer(struct vres *vr, u64 txn, const struct vres_answer *a)
 	switch (a->hdr.type) {
 	case VIRTIO_RESOURCE_A_GRANT:
 	case VIRTIO_RESOURCE_EV_GRANT:
+		if (a->u.grant.kind != e->kind || !a->u.grant.amount ||
+		    a->u.grant.amount > vres_kind_max(vr, e->kind)) {
+			dev_warn_ratelimited(&vr->vdev->dev,
+					     "txn %llu: grant of %llu (kind %u) refused: not what was asked or more than exists\n",
+					     txn, a->u.grant.amount, a->u.grant.kind);
+			vr->count.ev_refused++;
+			return;
+		}
 		/* The answer to an ACCEPT completes the offer; otherwise a grant. */
 		ev = e->state == RC_S_OFFERED ? RC_EV_ACCEPT : RC_EV_GRANT;
 		u.amount = a->u.grant.amount;
@@ -721,7 +742,8 @@ void vres_on_renegotiate(struct vres *vr, const struct rc_renegotiate *ev)
 	if (ev->kind == VIRTIO_RESOURCE_K_MEMORY) {
 		mutex_lock(&vr->lock);
 		if (!rc_table_find(&vr->table, ev->hdr.txn, &e) && e->kind == ev->kind &&
-		    e->state == RC_S_GRANTED && ev->amount < e->granted)
+		    e->state == RC_S_GRANTED && ev->amount < e->granted &&
+		    e->granted <= vr->cfg.mem_max)
 			held = e->granted - ev->amount;
 		mutex_unlock(&vr->lock);
 		if (held && vres_balloon_hold(vr, held)) {
