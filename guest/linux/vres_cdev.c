@@ -701,6 +701,33 @@ static int vres_cdev_wait(struct vres_cfile *f, struct vres_ureq *u, u32 timeout
 	return err;
 }
 
+/*
+ * Copy the caller's struct (@r, @len bytes at @arg) back with its id first,
+ * so that an interrupted caller can still find its row; then, unless
+ * @nonblock, wait for the answer into @answer and copy @r back again.
+ */
+static int vres_cdev_reply_wait(struct vres_cfile *f, struct vres_ureq *u, void __user *arg,
+				void *r, size_t len, u32 timeout_ms,
+				struct virtio_resource_dev_answer *answer, bool nonblock)
+{
+	struct vres_cdev *cd = f->cd;
+	int err;
+
+	err = copy_to_user(arg, r, len) ? -EFAULT : 0;
+	if (nonblock)
+		return err;
+	if (err) {
+		mutex_lock(&cd->lock);
+		u->waiters--;
+		mutex_unlock(&cd->lock);
+		return err;
+	}
+	err = vres_cdev_wait(f, u, timeout_ms, answer);
+	if (copy_to_user(arg, r, len))
+		return -EFAULT;
+	return err;
+}
+
 /* ---- ioctls ---- */
 
 static long vres_cdev_ioc_info(struct vres_cfile *f, void __user *arg)
@@ -839,20 +866,7 @@ static long vres_cdev_ioc_request(struct vres_cfile *f, void __user *arg, bool n
 	mutex_unlock(&cd->lock);
 	vres_cdev_put_vr(cd);
 
-	/* The id goes back first: an interrupted caller can still find its row. */
-	err = copy_to_user(arg, &r, sizeof(r)) ? -EFAULT : 0;
-	if (nonblock)
-		return err;
-	if (err) {
-		mutex_lock(&cd->lock);
-		u->waiters--;
-		mutex_unlock(&cd->lock);
-		return err;
-	}
-	err = vres_cdev_wait(f, u, r.timeout_ms, &r.answer);
-	if (copy_to_user(arg, &r, sizeof(r)))
-		return -EFAULT;
-	return err;
+	return vres_cdev_reply_wait(f, u, arg, &r, sizeof(r), r.timeout_ms, &r.answer, nonblock);
 
 out_free:
 	vres_cdev_put_vr(cd);
@@ -965,19 +979,7 @@ static long vres_cdev_ioc_op(struct vres_cfile *f, unsigned int cmd, void __user
 	o.answer = u->e.answer;
 	mutex_unlock(&cd->lock);
 
-	err = copy_to_user(arg, &o, sizeof(o)) ? -EFAULT : 0;
-	if (nonblock)
-		return err;
-	if (err) {
-		mutex_lock(&cd->lock);
-		u->waiters--;
-		mutex_unlock(&cd->lock);
-		return err;
-	}
-	err = vres_cdev_wait(f, u, o.timeout_ms, &o.answer);
-	if (copy_to_user(arg, &o, sizeof(o)))
-		return -EFAULT;
-	return err;
+	return vres_cdev_reply_wait(f, u, arg, &o, sizeof(o), o.timeout_ms, &o.answer, nonblock);
 
 out_unlock:
 	mutex_unlock(&cd->lock);
