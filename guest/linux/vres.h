@@ -42,6 +42,7 @@ struct vres_cdev;
 struct vres_hotplug;
 struct virtio_device;
 struct virtqueue;
+struct vfsmount;
 
 #define VRES_EVENT_BUFS		8	/* eventq buffers kept posted */
 #define VRES_EVENT_LEN		4096	/* the largest event (protocol.md §5.1) */
@@ -129,6 +130,7 @@ struct vres_balloon {
 /* The estimator timer (vres_estimator.c). Its work owns the fields, except: */
 struct vres_estimator {
 	struct delayed_work work;
+	struct vfsmount *psi_mnt;	/* private cgroup2 mount for PSI, or NULL */
 	bool running;			/* under vres.stop_lock */
 	u64 cpu_busy_ns, cpu_ns;	/* CPU time at the last sample */
 	u64 prev_used;			/* memory in use at the last sample */
@@ -136,6 +138,7 @@ struct vres_estimator {
 	/* Under vres.lock (debugfs): the last sample and counters. */
 	u64 total, available, committed, used;
 	u32 cpu_util_milli, runqueue_milli, vcpu_demand_milli;
+	u32 psi_mem_milli, psi_cpu_milli;
 	s64 mem_delta;			/* rc_est_decide's last answer */
 	u8 urgency;			/* of the last memory request */
 	unsigned long ticks, asks, grants, denials, releases, failures;

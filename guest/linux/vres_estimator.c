@@ -19,14 +19,22 @@
  *     the forecast exceeds the grant; release after taking the highest
  *     CPUs offline.
  *
- * PSI: 6.1 does not export psi_system or any reader of it to modules, so
- * psi_mem_milli and psi_cpu_milli are sent as 0. nr_running() is not
- * exported either: runqueue_milli is the 1-minute load average (avenrun,
- * which counts uninterruptible tasks too) per online CPU.
+ * PSI: 6.1 exports neither psi_system nor a reader of it to modules, and
+ * /proc/pressure/ cannot be read with kernel_read() (no read_iter). The
+ * root cgroup's memory.pressure and cpu.pressure show psi_system too, and
+ * cgroupfs can: the estimator mounts cgroup2 privately (vfs_kern_mount, in
+ * no namespace, invisible to the guest) and reads "some avg10" there. Where
+ * the kernel has no PSI or no cgroups, or psi=0, the figures are 0. Memory
+ * stalls above psi_ask_permille are need, however much looks available.
+ * nr_running() is not exported either: runqueue_milli is the 1-minute load
+ * average (avenrun, which counts uninterruptible tasks too) per online CPU.
  *
  * Copyright (c) 2026 The accord developers
  */
 #include <linux/cpumask.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
 #include <linux/jiffies.h>
 #include <linux/kernel_stat.h>
 #include <linux/mm.h>
@@ -107,8 +115,52 @@ struct vres_sample {
 	u32 cpu_util_milli;	/* busy share of the online CPUs since the last sample */
 	u32 runqueue_milli;	/* load average per online CPU */
 	u32 vcpu_demand_milli;	/* busy CPUs or the load, whichever is higher */
+	u32 psi_mem_milli;	/* stalled on memory, some avg10, in 0.1% units */
+	u32 psi_cpu_milli;
 	unsigned int online;
 };
+
+static unsigned int psi_ask_permille = 100;
+module_param(psi_ask_permille, uint, 0644);
+MODULE_PARM_DESC(psi_ask_permille,
+		 "memory stall (PSI some avg10, 0.1% units) that makes the estimator ask (0: never)");
+
+/* A private cgroup2 mount for the root's *.pressure files, or NULL. */
+static struct vfsmount *vres_psi_mount(void)
+{
+	struct file_system_type *fs = get_fs_type("cgroup2");
+	struct vfsmount *mnt;
+
+	if (!fs)
+		return NULL;
+	mnt = vfs_kern_mount(fs, 0, "cgroup2", NULL);
+	module_put(fs->owner);
+	return IS_ERR(mnt) ? NULL : mnt;
+}
+
+/* "some avg10=12.34 ..." of @name under @mnt, in 0.1% units; 0 when unknown. */
+static u32 vres_psi_some(struct vfsmount *mnt, const char *name)
+{
+	unsigned int whole, frac;
+	struct file *f;
+	loff_t pos = 0;
+	char buf[128];
+	ssize_t n;
+
+	if (!mnt)
+		return 0;
+	f = file_open_root_mnt(mnt, name, O_RDONLY, 0);
+	if (IS_ERR(f))
+		return 0;
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+	fput(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "some avg10=%u.%u", &whole, &frac) != 2 || whole > 100 || frac > 99)
+		return 0;
+	return min(whole * 10 + frac / 10, 1000U);
+}
 
 /* Busy CPU time of every CPU (offline ones do not move), in ns. */
 static u64 vres_cpu_busy_ns(void)
@@ -153,6 +205,8 @@ static void vres_sample_take(struct vres_estimator *es, struct vres_sample *smp,
 	smp->vcpu_demand_milli = min_t(u64, U32_MAX,
 				       max_t(u64, (u64)smp->cpu_util_milli * smp->online,
 					     load_milli));
+	smp->psi_mem_milli = vres_psi_some(es->psi_mnt, "memory.pressure");
+	smp->psi_cpu_milli = vres_psi_some(es->psi_mnt, "cpu.pressure");
 }
 
 /* CRITICAL below a quarter of the headroom, HIGH below it, NORMAL for a forecast. */
@@ -329,6 +383,9 @@ static void vres_estimator_memory(struct vres *vr, const struct vres_sample *smp
 	 */
 	if (soon > smp->total)
 		need_now = soon - smp->total;
+	/* Stalling on memory is need too, however much looks available. */
+	if (!need_now && psi_ask_permille && smp->psi_mem_milli > psi_ask_permille)
+		need_now = headroom;
 	if (delta > 0 || need_now)
 		vres_estimator_grow(vr, smp, max_t(u64, delta > 0 ? delta : 0, need_now),
 				    need_now, forecast, now);
@@ -384,8 +441,8 @@ static void vres_estimator_stats(struct vres *vr, const struct vres_sample *smp,
 	st.mem_available = smp->available;
 	st.mem_committed = smp->committed;
 	st.mem_forecast = mem_forecast;
-	st.psi_mem_milli = 0; /* psi_system is not exported to modules */
-	st.psi_cpu_milli = 0;
+	st.psi_mem_milli = smp->psi_mem_milli;
+	st.psi_cpu_milli = smp->psi_cpu_milli;
 	st.cpu_util_milli = smp->cpu_util_milli;
 	st.runqueue_milli = smp->runqueue_milli;
 	st.vcpu_forecast_milli = min_t(u64, vcpu_forecast, U32_MAX);
@@ -426,6 +483,8 @@ static void vres_estimator_tick(struct vres *vr)
 	es->used = smp.used;
 	es->cpu_util_milli = smp.cpu_util_milli;
 	es->runqueue_milli = smp.runqueue_milli;
+	es->psi_mem_milli = smp.psi_mem_milli;
+	es->psi_cpu_milli = smp.psi_cpu_milli;
 	es->vcpu_demand_milli = smp.vcpu_demand_milli;
 	es->mem_delta = mem_delta;
 	es->ticks++;
@@ -461,6 +520,7 @@ void vres_estimator_start(struct vres *vr)
 
 	if (!vres_period_ms())
 		return;
+	es->psi_mnt = vres_psi_mount();
 	spin_lock_irq(&vr->stop_lock);
 	es->running = true;
 	queue_delayed_work(system_freezable_wq, &es->work, 0);
@@ -476,6 +536,9 @@ void vres_estimator_stop(struct vres *vr)
 	es->running = false;
 	spin_unlock_irq(&vr->stop_lock);
 	cancel_delayed_work_sync(&es->work);
+	if (es->psi_mnt)
+		kern_unmount(es->psi_mnt);
+	es->psi_mnt = NULL;
 }
 
 /* debugfs state lines. Under vr->lock. */
@@ -495,6 +558,9 @@ void vres_estimator_show(struct seq_file *s, struct vres *vr)
 	seq_printf(s, "estimator.cpu_util_milli: %u\n", es->cpu_util_milli);
 	seq_printf(s, "estimator.runqueue_milli: %u\n", es->runqueue_milli);
 	seq_printf(s, "estimator.vcpu_demand_milli: %u\n", es->vcpu_demand_milli);
+	seq_printf(s, "estimator.psi: %s\n", es->psi_mnt ? "cgroup2" : "none");
+	seq_printf(s, "estimator.psi_mem_milli: %u\n", es->psi_mem_milli);
+	seq_printf(s, "estimator.psi_cpu_milli: %u\n", es->psi_cpu_milli);
 	seq_printf(s, "estimator.urgency: %u\n", es->urgency);
 	seq_printf(s, "estimator.asks: %lu\n", es->asks);
 	seq_printf(s, "estimator.grants: %lu\n", es->grants);
