@@ -24,6 +24,7 @@
 #include "accord/virtio_rng.h"
 #include "accord/machine.h"
 #include "accord/sysdev.h"
+#include "accord/tmpfile.h"
 
 /* Port 0x80 is the POST/delay port: writes are absorbed in the kernel. */
 #define IO_DELAY_PORT 0x80
@@ -445,6 +446,7 @@ static void machine__destroy_kvm(struct machine *m)
 static int machine__create_uml(struct machine *m, struct acc_err *err)
 {
 	const char *tmp = getenv("TMPDIR");
+	int ret;
 
 	if (m->cfg.cpus != 1 || m->cfg.cpus_grant != 1)
 		return acc_errf(err, EINVAL,
@@ -452,10 +454,10 @@ static int machine__create_uml(struct machine *m, struct acc_err *err)
 	/* UML splits its command line at spaces and device paths at ':'. */
 	if (!tmp || !*tmp || strlen(tmp) >= 40 || strpbrk(tmp, " \t\n:,"))
 		tmp = "/tmp";
-	snprintf(m->run_dir, sizeof(m->run_dir), "%s/accord-XXXXXX", tmp);
-	if (!mkdtemp(m->run_dir)) {
+	ret = acc_mkdtemp(m->run_dir, sizeof(m->run_dir), tmp, "accord");
+	if (ret) {
 		m->run_dir[0] = '\0';
-		return acc_errf(err, errno, "cannot make a run directory: %s", strerror(errno));
+		return acc_errf(err, -ret, "cannot make a run directory: %s", strerror(-ret));
 	}
 	m->uml.pid = -1;
 	m->uml.pidfd = m->uml.console_in = m->uml.console_out = -1;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "accord/tmpfile.h"
 
 #define MAX_ARGS 32
 #define NOBODY	 65534
@@ -87,8 +88,7 @@ void harness_start(struct accord_proc *p, const char *const args[], enum harness
 
 	memset(p, 0, sizeof(*p));
 	p->iso = iso;
-	snprintf(p->dir, sizeof(p->dir), "/tmp/accord-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(p->dir));
+	ck_assert_int_eq(acc_mkdtemp(p->dir, sizeof(p->dir), "/tmp", "accord-test"), 0);
 	/* The unprivileged child must be able to write its console file there. */
 	if (iso == HARNESS_UNPRIVILEGED)
 		chmod(p->dir, 0777);

@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "qmp_client.h"
+#include "accord/tmpfile.h"
 
 #define TIMEOUT_S 90
 #define MiB	  (1ull << 20)
@@ -30,10 +31,11 @@ static void dump(const struct accord_run *r)
 
 static char *make_share(void)
 {
-	char *dir = strdup("/tmp/accord-share-XXXXXX"), path[256];
+	char *dir = malloc(64), path[256];
 	FILE *f;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(acc_mkdtemp(dir, 64, "/tmp", "accord-share"), 0);
 	snprintf(path, sizeof(path), "%s/hello.txt", dir);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);

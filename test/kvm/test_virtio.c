@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "accord/tmpfile.h"
 
 #define TIMEOUT_S  60
 #define SECTOR	   512
@@ -33,8 +34,11 @@ static void fill_pattern(uint8_t *img, unsigned int sector, unsigned int count, 
 
 static char *make_image(const uint8_t *content)
 {
-	char *path = strdup("/tmp/accord-disk-XXXXXX");
-	int fd = mkstemp(path);
+	char *path = malloc(64);
+	int fd;
+
+	ck_assert_ptr_nonnull(path);
+	fd = acc_mkstemp(path, 64, "/tmp", "accord-disk");
 
 	ck_assert_int_ge(fd, 0);
 	if (content)

@@ -37,6 +37,7 @@
 #include "accord/virtio.h"
 #include "linux/virtio_resource.h"
 #include "rc_inventory.h"
+#include "accord/tmpfile.h"
 
 #define MEM_MAX	     (1ull << 30)
 #define GRANULE	     (2ull << 20)
@@ -161,7 +162,7 @@ struct bad {
 static struct bad bad;
 static struct host_inventory host; /* two CPUs, one node */
 static struct rc_inventory parsed;
-static char dir[] = "/tmp/bad-backend-XXXXXX";
+static char dir[64];
 
 static void bad__config_read(struct virtio_dev *vdev, uint32_t offset, void *data, uint32_t len)
 {
@@ -560,7 +561,7 @@ int main(int argc, char **argv)
 	struct acc_log log;
 	struct acc_err err;
 	time_t timeout = 240, deadline;
-	char sock[64];
+	char sock[96];
 	int opt, status;
 	size_t len;
 
@@ -588,7 +589,7 @@ int main(int argc, char **argv)
 	if (!len || rc_inventory_parse(&parsed, bad.out, len) || !bad__fdt_nested(bad.out))
 		die("cannot build the device trees");
 
-	if (!mkdtemp(dir))
+	if (acc_mkdtemp(dir, sizeof(dir), "/tmp", "bad-backend"))
 		die("cannot make a temporary directory");
 	atexit(remove_dir);
 	snprintf(sock, sizeof(sock), "%s/resource.sock", dir);

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "accord/tmpfile.h"
 
 #define PROBES		12
 #define BACKEND_TIMEOUT "200" /* bad_backend kills UML after this */
@@ -172,7 +173,7 @@ static void run_backend(struct run *r)
 {
 	const char *linux_bin = guest_file("UML_HOSTILE_LINUX", GUEST_LINUX);
 	const char *initramfs = guest_file("UML_HOSTILE_INITRAMFS", GUEST_INITRAMFS);
-	char dir[] = "/tmp/accord-hostile-XXXXXX", out[64], err[64], *full, *b64, *cmdline;
+	char dir[64], out[96], err[96], *full, *b64, *cmdline;
 	const char *p;
 	double start;
 	int wstatus = 0;
@@ -183,7 +184,7 @@ static void run_backend(struct run *r)
 		      linux_bin);
 	ck_assert_msg(access(initramfs, R_OK) == 0, "%s is missing: run scripts/guest-image",
 		      initramfs);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(acc_mkdtemp(dir, sizeof(dir), "/tmp", "accord-hostile"), 0);
 	snprintf(out, sizeof(out), "%s/stdout", dir);
 	snprintf(err, sizeof(err), "%s/stderr", dir);
 	ck_assert_int_gt(asprintf(&full, "probes=%d\n%s", PROBES, script), 0);

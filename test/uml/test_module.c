@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accord/tmpfile.h"
 #include "harness.h"
 #include "qmp_client.h"
 
@@ -146,7 +147,7 @@ START_TEST(test_a_growing_workload_makes_the_estimator_ask_before_it_fails)
 		"echo \"T: memhog=$?\"\n"
 		"echo \"T: total_after=$(awk '/^MemTotal/ {print $2}' /proc/meminfo)\"\n"
 		"resctl table\n";
-	char dir[] = "/tmp/accord-uml-XXXXXX", sock[64], *cmdline;
+	char dir[64], sock[96], *cmdline;
 	struct qmp_client *qc = calloc(1, sizeof(*qc));
 	struct json_object *ev, *alloc;
 	struct accord_proc p;
@@ -154,7 +155,7 @@ START_TEST(test_a_growing_workload_makes_the_estimator_ask_before_it_fails)
 	long long granted;
 
 	ck_assert_ptr_nonnull(qc);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(acc_mkdtemp(dir, sizeof(dir), "/tmp", "accord-uml"), 0);
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	cmdline = guest_cmdline(script, "virtio_resource.estimator_ms=200");
 	{
@@ -248,7 +249,7 @@ START_TEST(test_a_host_reclaim_inflates_the_balloon_and_the_memory_file_shrinks)
 		"done\n"
 		"echo \"T: reserved=$r\"\n"
 		"echo \"T: total_after=$(awk '/^MemTotal/ {print $2}' /proc/meminfo)\"\n";
-	char dir[] = "/tmp/accord-uml-XXXXXX", sock[64], *cmdline;
+	char dir[64], sock[96], *cmdline;
 	struct qmp_client *qc = calloc(1, sizeof(*qc));
 	struct json_object *rep, *ev;
 	long long before, after;
@@ -256,7 +257,7 @@ START_TEST(test_a_host_reclaim_inflates_the_balloon_and_the_memory_file_shrinks)
 	struct accord_run r;
 
 	ck_assert_ptr_nonnull(qc);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(acc_mkdtemp(dir, sizeof(dir), "/tmp", "accord-uml"), 0);
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	cmdline = guest_cmdline(script, "virtio_resource.estimator_ms=0");
 	{

@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "accord/tmpfile.h"
 
 #define BOOT_TIMEOUT_S 60
 #define MEM_MIB	       64
@@ -116,8 +117,8 @@ static bool kill_group(pid_t pgid)
  */
 static void uml_boot(struct uml_run *r, const char *run, const char *extra, int timeout_s)
 {
-	char dir[] = "/tmp/accord-uml-XXXXXX", out[64], err[64];
-	char mem[32], initrd[4096], umldir[64], runarg[4096];
+	char dir[64], out[96], err[96];
+	char mem[32], initrd[4096], umldir[96], runarg[4096];
 	const char *argv[16];
 	int n = 0, wstatus = 0;
 	double start;
@@ -128,7 +129,7 @@ static void uml_boot(struct uml_run *r, const char *run, const char *extra, int 
 		      UML_LINUX);
 	ck_assert_msg(access(UML_INITRAMFS, R_OK) == 0, "%s is missing: run scripts/uml-initramfs",
 		      UML_INITRAMFS);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(acc_mkdtemp(dir, sizeof(dir), "/tmp", "accord-uml"), 0);
 	snprintf(out, sizeof(out), "%s/stdout", dir);
 	snprintf(err, sizeof(err), "%s/stderr", dir);
 	snprintf(mem, sizeof(mem), "mem=%dM", MEM_MIB);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "accord/tmpfile.h"
 
 struct fake_tree {
 	char root[256];
@@ -25,8 +26,9 @@ static inline void fake_init(struct fake_tree *t, const char *tag)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(t->root, sizeof(t->root), "%s/accord-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
-	ck_assert_msg(mkdtemp(t->root), "mkdtemp: %s", strerror(errno));
+	int ret = acc_mkdtemp(t->root, sizeof(t->root), tmp && *tmp ? tmp : "/tmp", tag);
+
+	ck_assert_msg(ret == 0, "mkdtemp: %s", strerror(-ret));
 }
 
 /* @rel below the root, in @buf. */

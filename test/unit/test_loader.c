@@ -21,6 +21,7 @@
 #include "accord/pvh.h"
 
 #include "boot_test.h"
+#include "accord/tmpfile.h"
 
 #define MiB	      (1ull << 20)
 #define GUEST_SIZE    (64 * MiB)
@@ -456,8 +457,7 @@ static char tmpdir[64];
 
 static void tmpdir_setup(void)
 {
-	strcpy(tmpdir, "/tmp/accord-unit-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(acc_mkdtemp(tmpdir, sizeof(tmpdir), "/tmp", "accord-unit"), 0);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -21,6 +21,7 @@
 #include "accord/eventloop.h"
 #include "accord/log.h"
 #include "accord/qmp.h"
+#include "accord/tmpfile.h"
 
 #define CL_BUF (2 * 1024 * 1024)
 
@@ -103,8 +104,7 @@ static const struct qmp_command test_cmds[] = {
 static void setup(void)
 {
 	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/qmp-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	ck_assert_int_eq(acc_mkdtemp(fx.dir, sizeof(fx.dir), "/tmp", "qmp-test"), 0);
 	snprintf(fx.path, sizeof(fx.path), "%s/qmp.sock", fx.dir);
 	log__init(&fx.log, "qmp-test", LOG_ERROR);
 	ck_assert_int_eq(eventloop__init(&fx.loop), 0);

@@ -20,6 +20,7 @@
 #include "accord/guest_mem.h"
 #include "accord/log.h"
 #include "accord/virtio.h"
+#include "accord/tmpfile.h"
 
 #define TEST_RAM_SIZE 0x100000u /* guest RAM: 1 MiB at guest-physical 0 */
 
@@ -162,8 +163,7 @@ static inline int make_image(char *path, size_t path_len, size_t size)
 	int fd;
 
 	ck_assert_ptr_nonnull(buf);
-	snprintf(path, path_len, "/tmp/acc-vio-XXXXXX");
-	fd = mkstemp(path);
+	fd = acc_mkstemp(path, path_len, "/tmp", "acc-vio");
 	ck_assert_int_ge(fd, 0);
 	for (size_t i = 0; i < size; i++)
 		buf[i] = image_byte(i);
