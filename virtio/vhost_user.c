@@ -66,6 +66,9 @@ static void vu_config_interrupt(void *ctx)
 	struct vhost_user *vu = ctx;
 	struct vhost_user_hdr hdr = { VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, VHOST_USER_VERSION, 0 };
 
+	/* virtio__needs_reset ends here too: drop the front end later, not under the lock. */
+	if (vu->vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		vu->needs_drop = true;
 	if (vu->backend_fd < 0 || !(vu->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_CONFIG)))
 		return;
 	/* Never wait for the front end here: the device lock is held. */
@@ -112,7 +115,9 @@ static void vu_on_kick(struct event_handler *h, uint32_t events)
 		return;
 	}
 	virtio__notify(vr->vu->vdev, vr->index);
-	vu_check_needs_reset(vr->vu);
+	/* Only when the device raised NEEDS_RESET: no second lock per notification. */
+	if (vr->vu->needs_drop)
+		vu_check_needs_reset(vr->vu);
 }
 
 /* Only an eventfd makes sense as a kick file (and cannot stall a read). */
@@ -220,7 +225,8 @@ static int vu_set_mem_table(struct vhost_user *vu, const struct vhost_user_msg *
 		}
 		/* Past the end of its file a region would be SIGBUS at the first access. */
 		if (fstat(fds[i], &st) || !S_ISREG(st.st_mode) ||
-		    reg->mmap_offset + reg->size > (uint64_t)st.st_size) {
+		    reg->size > (uint64_t)st.st_size ||
+		    reg->mmap_offset > (uint64_t)st.st_size - reg->size) {
 			ret = vu_bad(vu, "SET_MEM_TABLE: region is not inside a regular file");
 			goto unmap;
 		}
@@ -613,6 +619,7 @@ static void vu_disconnect(struct vhost_user *vu)
 	vu_unmap_memory(vu);
 	vu->protocol_features = 0;
 	vu->has_protocol_features = false;
+	vu->needs_drop = false;
 	pthread_mutex_unlock(&vdev->lock);
 }
 

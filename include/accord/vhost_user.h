@@ -158,6 +158,7 @@ struct vhost_user {
 	int backend_fd;		   /* backend-initiated channel, -1: none */
 	uint64_t protocol_features;
 	bool has_protocol_features; /* the front end acked VHOST_USER_F_PROTOCOL_FEATURES */
+	bool needs_drop;	    /* the device raised NEEDS_RESET: drop the front end */
 	struct vhost_user_vring vrings[VIRTIO_MAX_QUEUES];
 	unsigned long messages;
 	unsigned long connections;

@@ -18,7 +18,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -29,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "accord/tmpfile.h"
+#include "uml_util.h"
 
 #define PROBES		12
 #define BACKEND_TIMEOUT "200" /* bad_backend kills UML after this */
@@ -87,81 +87,6 @@ struct run {
 	char *out;	/* the guest's console and bad_backend's summary */
 	char *err;
 };
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t cap = 1 << 20, len = 0, n;
-	char *buf = malloc(cap + 1);
-
-	ck_assert_ptr_nonnull(buf);
-	while (f && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-		len += n;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-	}
-	if (f)
-		fclose(f);
-	buf[len] = '\0';
-	/* The console is a tty: CR LF line ends. */
-	for (char *from = buf, *to = buf;; from++) {
-		if (*from != '\r')
-			*to++ = *from;
-		if (!*from)
-			break;
-	}
-	return buf;
-}
-
-static char *base64(const char *in)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t len = strlen(in), o = 0;
-	char *out = malloc(4 * (len / 3 + 1) + 1);
-
-	ck_assert_ptr_nonnull(out);
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned int v = (unsigned char)in[i] << 16;
-
-		v |= i + 1 < len ? (unsigned char)in[i + 1] << 8 : 0;
-		v |= i + 2 < len ? (unsigned char)in[i + 2] : 0;
-		out[o++] = t[v >> 18];
-		out[o++] = t[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? t[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Is anything of process group @pgid left after a grace period? Killed either way. */
-static bool group_left(pid_t pgid)
-{
-	for (int i = 0; i < 300 && kill(-pgid, 0) == 0; i++)
-		usleep(10 * 1000);
-	if (kill(-pgid, 0) != 0)
-		return false;
-	kill(-pgid, SIGKILL);
-	return true;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
 static const char *guest_file(const char *env, const char *dflt)
 {
 	const char *v = getenv(env);
@@ -188,11 +113,11 @@ static void run_backend(struct run *r)
 	snprintf(out, sizeof(out), "%s/stdout", dir);
 	snprintf(err, sizeof(err), "%s/stderr", dir);
 	ck_assert_int_gt(asprintf(&full, "probes=%d\n%s", PROBES, script), 0);
-	b64 = base64(full);
+	b64 = uml_base64(full);
 	ck_assert_int_gt(
 		asprintf(&cmdline, "accord.module=off log_buf_len=1M accord.run=b64:%s", b64), 0);
 
-	start = now_s();
+	start = uml_now_s();
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -214,7 +139,7 @@ static void run_backend(struct run *r)
 		if (w == pid)
 			break;
 		ck_assert_int_eq(w, 0);
-		if (now_s() - start > RUN_TIMEOUT_S) {
+		if (uml_now_s() - start > RUN_TIMEOUT_S) {
 			r->timed_out = true;
 			kill(-pid, SIGKILL);
 			waitpid(pid, &wstatus, 0);
@@ -223,18 +148,19 @@ static void run_backend(struct run *r)
 		usleep(20 * 1000);
 	}
 	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-	r->out = slurp(out);
-	r->err = slurp(err);
+	r->out = uml_slurp(out);
+	r->err = uml_slurp(err);
 	p = strstr(r->err, "bad_backend: UML is process group ");
 	if (p)
 		uml_pgid = (pid_t)atoi(p + strlen("bad_backend: UML is process group "));
-	r->leftovers = group_left(pid) || (uml_pgid > 0 && group_left(uml_pgid));
-	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	r->leftovers =
+		uml_group_left(pid, 3000) || (uml_pgid > 0 && uml_group_left(uml_pgid, 3000));
+	uml_remove_tree(dir);
 	free(cmdline);
 	free(b64);
 	free(full);
 	fprintf(stderr, "uml_hostile: bad_backend status %d in %.1f s%s\n", r->status,
-		now_s() - start, r->timed_out ? " (timed out, killed)" : "");
+		uml_now_s() - start, r->timed_out ? " (timed out, killed)" : "");
 }
 
 /* Lines of @text matching @pattern (extended regex), except the kernel command line. */

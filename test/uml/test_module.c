@@ -26,6 +26,7 @@
 
 #include "accord/tmpfile.h"
 #include "harness.h"
+#include "uml_util.h"
 #include "qmp_client.h"
 
 #define TIMEOUT_S 120
@@ -36,37 +37,13 @@
 	"echo \"T: oops=$(dmesg | grep -cE 'Oops|BUG:|WARNING:|Call Trace|general protection" \
 	"|refcount_t')\"\n"
 
-static char *base64(const char *in)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t len = strlen(in), o = 0;
-	char *out = malloc(len / 3 * 4 + 8);
-
-	ck_assert_ptr_nonnull(out);
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned int v = (unsigned char)in[i] << 16;
-
-		if (i + 1 < len)
-			v |= (unsigned char)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= (unsigned char)in[i + 2];
-		out[o++] = tbl[(v >> 18) & 63];
-		out[o++] = tbl[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? tbl[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* "accord.run=b64:..." plus @extra kernel parameters. */
 static char *guest_cmdline(const char *script, const char *extra)
 {
 	char *full, *b64, *line;
 
 	ck_assert_int_gt(asprintf(&full, "%s\n%s", script, DMESG_CHECK), 0);
-	b64 = base64(full);
+	b64 = uml_base64(full);
 	ck_assert_int_gt(asprintf(&line, "accord.run=b64:%s %s", b64, extra ? extra : ""), 0);
 	free(full);
 	free(b64);

@@ -25,7 +25,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "accord/tmpfile.h"
+#include "uml_util.h"
 
 #define BOOT_TIMEOUT_S 60
 #define MEM_MIB	       64
@@ -48,69 +48,7 @@ struct uml_run {
 	char *out;	/* the console: kernel log and /init's output */
 	char *err;	/* UML's messages about the host */
 };
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t cap = 65536, len = 0, n;
-	char *buf = malloc(cap + 1);
-
-	ck_assert_ptr_nonnull(buf);
-	if (!f) {
-		buf[0] = '\0';
-		return buf;
-	}
-	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
-		len += n;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Drop the CRs the console's tty puts before each LF. */
-static void drop_cr(char *text)
-{
-	char *to = text;
-
-	for (const char *from = text; *from; from++)
-		if (*from != '\r')
-			*to++ = *from;
-	*to = '\0';
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
 /* Kill what is left of process group @pgid and wait until it is gone. */
-static bool kill_group(pid_t pgid)
-{
-	bool was_left = kill(-pgid, 0) == 0;
-
-	for (int i = 0; i < 500 && kill(-pgid, 0) == 0; i++) {
-		kill(-pgid, SIGKILL);
-		usleep(10 * 1000);
-	}
-	ck_assert_msg(kill(-pgid, 0) != 0, "UML's processes survive SIGKILL");
-	return was_left;
-}
-
 /*
  * Boot UML with accord.run=@run (and @extra, may be NULL, on the command
  * line) and wait up to @timeout_s for it to power off.
@@ -151,7 +89,7 @@ static void uml_boot(struct uml_run *r, const char *run, const char *extra, int 
 	argv[n++] = runarg;
 	argv[n] = NULL;
 
-	start = now_s();
+	start = uml_now_s();
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -175,7 +113,7 @@ static void uml_boot(struct uml_run *r, const char *run, const char *extra, int 
 		if (w == pid)
 			break;
 		ck_assert_int_eq(w, 0);
-		if (now_s() - start > timeout_s) {
+		if (uml_now_s() - start > timeout_s) {
 			r->timed_out = true;
 			kill(-pid, SIGKILL);
 			waitpid(pid, &wstatus, 0);
@@ -183,13 +121,12 @@ static void uml_boot(struct uml_run *r, const char *run, const char *extra, int 
 		}
 		usleep(5 * 1000);
 	}
-	r->seconds = now_s() - start;
+	r->seconds = uml_now_s() - start;
 	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-	r->leftovers = kill_group(pid);
-	r->out = slurp(out);
-	drop_cr(r->out);
-	r->err = slurp(err);
-	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	r->leftovers = uml_group_left(pid, 0);
+	r->out = uml_slurp(out);
+	r->err = uml_slurp(err);
+	uml_remove_tree(dir);
 
 	fprintf(stderr, "uml_boot: accord.run=%s: status %d in %.2f s%s\n", run, r->status,
 		r->seconds, r->timed_out ? " (timed out, killed)" : "");

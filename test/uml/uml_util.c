@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+#include <check.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "uml_util.h"
+
+char *uml_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 65536, len = 0, n;
+	char *buf = malloc(cap + 1), *to;
+
+	ck_assert_ptr_nonnull(buf);
+	while (f && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			ck_assert_ptr_nonnull(buf);
+		}
+	}
+	if (f)
+		fclose(f);
+	buf[len] = '\0';
+	to = buf;
+	for (const char *from = buf; *from; from++)
+		if (*from != '\r')
+			*to++ = *from;
+	*to = '\0';
+	return buf;
+}
+
+char *uml_base64(const char *in)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(in), o = 0;
+	char *out = malloc(4 * (len / 3 + 1) + 1);
+
+	ck_assert_ptr_nonnull(out);
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned int v = (unsigned char)in[i] << 16;
+
+		v |= i + 1 < len ? (unsigned char)in[i + 1] << 8 : 0;
+		v |= i + 2 < len ? (unsigned char)in[i + 2] : 0;
+		out[o++] = t[v >> 18];
+		out[o++] = t[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? t[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+double uml_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+void uml_remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+bool uml_group_left(pid_t pgid, int grace_ms)
+{
+	bool left;
+
+	for (int i = 0; i < grace_ms / 10 && kill(-pgid, 0) == 0; i++)
+		usleep(10 * 1000);
+	left = kill(-pgid, 0) == 0;
+	for (int i = 0; i < 500 && kill(-pgid, 0) == 0; i++) {
+		kill(-pgid, SIGKILL);
+		usleep(10 * 1000);
+	}
+	ck_assert_msg(kill(-pgid, 0) != 0, "UML's processes survive SIGKILL");
+	return left;
+}
