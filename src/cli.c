@@ -13,6 +13,8 @@ const char cli_usage[] =
 	"\n"
 	"Commands:\n"
 	"  run        boot a virtual machine (see 'accord run --help')\n"
+	"  hostd      run the broker that shares this host between VMs ('accord hostd --help')\n"
+	"  ctl        send a command to a VM's or the broker's socket ('accord ctl --help')\n"
 	"  inventory  print this host's hardware description (see 'accord inventory --help')\n"
 	"  help       show this help\n"
 	"  version    print the version\n";
@@ -266,8 +268,8 @@ static int parse_cpus(const char *v, const struct host_limits *limits, struct ru
 	return 0;
 }
 
-/* memory=SIZE,cpus=N: the most this VM's own host policy grants (no broker). */
-static int parse_pool(const char *v, struct run_config *cfg, struct acc_err *err)
+int cli__parse_kinds(const char *opt, const char *v, uint64_t *memory, uint64_t *cpus,
+		     uint64_t min_cpus, struct acc_err *err)
 {
 	const char *p = v;
 
@@ -275,24 +277,22 @@ static int parse_pool(const char *v, struct run_config *cfg, struct acc_err *err
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		char item[64];
-		uint64_t n;
 		int ret;
 
 		if (len >= sizeof(item))
-			return acc_errf(err, EINVAL, "--pool: '%s' is too long", p);
+			return acc_errf(err, EINVAL, "%s: '%s' is too long", opt, p);
 		memcpy(item, p, len);
 		item[len] = '\0';
 		if (!strncmp(item, "memory=", 7)) {
-			ret = size__parse(item + 7, 1ull << 20, &cfg->pool_mem, err);
+			ret = size__parse(item + 7, 1ull << 20, memory, err);
 		} else if (!strncmp(item, "cpus=", 5)) {
-			ret = uint__parse(item + 5, 1, RUN_MAX_CPUS, &n, err);
-			cfg->pool_cpus = (unsigned int)n;
+			ret = uint__parse(item + 5, min_cpus, RUN_MAX_CPUS, cpus, err);
 		} else {
-			return acc_errf(err, EINVAL, "--pool: '%s' is not memory=SIZE or cpus=N",
+			return acc_errf(err, EINVAL, "%s: '%s' is not memory=SIZE or cpus=N", opt,
 					item);
 		}
 		if (ret) {
-			acc_err_prefix(err, "--pool: ");
+			acc_err_prefix(err, "%s: ", opt);
 			return ret;
 		}
 		p = comma ? comma + 1 : NULL;
@@ -300,7 +300,17 @@ static int parse_pool(const char *v, struct run_config *cfg, struct acc_err *err
 	return 0;
 }
 
-static int parse_log_level(const char *v, struct run_config *cfg, struct acc_err *err)
+/* memory=SIZE,cpus=N: the most this VM's own host policy grants (no broker). */
+static int parse_pool(const char *v, struct run_config *cfg, struct acc_err *err)
+{
+	uint64_t cpus = cfg->pool_cpus;
+	int ret = cli__parse_kinds("--pool", v, &cfg->pool_mem, &cpus, 1, err);
+
+	cfg->pool_cpus = (unsigned int)cpus;
+	return ret;
+}
+
+int cli__parse_log_level(const char *v, int *level, struct acc_err *err)
 {
 	static const char *const names[] = {
 		[LOG_ERROR] = "error",
@@ -311,7 +321,7 @@ static int parse_log_level(const char *v, struct run_config *cfg, struct acc_err
 
 	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
 		if (!strcmp(v, names[i])) {
-			cfg->log_level = i;
+			*level = i;
 			return 0;
 		}
 	}
@@ -425,7 +435,7 @@ static int apply_opt(const struct opt_desc *o, const char *v, const struct host_
 		cfg->name = v;
 		break;
 	case OPT_LOG_LEVEL:
-		return parse_log_level(v, cfg, err);
+		return cli__parse_log_level(v, &cfg->log_level, err);
 	case OPT_RNG:
 		cfg->rng = true;
 		break;

@@ -14,61 +14,8 @@
 #include "accord/inventory.h"
 #include "accord/machine.h"
 #include "accord/qmp.h"
+#include "accord/qmp_args.h"
 #include "accord/resource.h"
-
-struct arg_spec {
-	const char *name;
-	json_type type;
-	bool required;
-};
-
-/* Every argument known, of its type, the required ones present. */
-static int check_args(struct json_object *args, const struct arg_spec *spec, size_t n,
-		      struct qmp_error *err)
-{
-	json_object_object_foreach(args, key, val) {
-		size_t i;
-
-		for (i = 0; i < n && strcmp(spec[i].name, key); i++)
-			;
-		if (i == n)
-			return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
-					   "Parameter '%s' is unexpected", key);
-		if (!json_object_is_type(val, spec[i].type))
-			return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
-					   "Invalid parameter type for '%s', expected: %s", key,
-					   spec[i].type == json_type_int      ? "integer"
-					   : spec[i].type == json_type_string ? "string"
-									      : "object");
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (spec[i].required && !json_object_object_get_ex(args, spec[i].name, NULL))
-			return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
-					   "Parameter '%s' is missing", spec[i].name);
-	}
-	return 0;
-}
-
-/* A non-negative integer argument (json-c keeps up to int64). */
-static int get_u64(struct json_object *args, const char *name, uint64_t *out, bool *present,
-		   struct qmp_error *err)
-{
-	struct json_object *v;
-
-	*present = json_object_object_get_ex(args, name, &v);
-	if (!*present)
-		return 0;
-	if (json_object_get_int64(v) < 0)
-		return qmp__errorf(err, QMP_ERROR_GENERIC, ERANGE,
-				   "Parameter '%s' must not be negative", name);
-	*out = (uint64_t)json_object_get_int64(v);
-	return 0;
-}
-
-static int no_args(struct json_object *args, struct qmp_error *err)
-{
-	return check_args(args, NULL, 0, err);
-}
 
 static int cmd_query_status(void *ctx, struct json_object *args, struct json_object **ret,
 			    struct qmp_error *err)
@@ -78,7 +25,7 @@ static int cmd_query_status(void *ctx, struct json_object *args, struct json_obj
 	struct json_object *o;
 	int64_t file_bytes;
 
-	if (no_args(args, err))
+	if (qmp_args__none(args, err))
 		return -EINVAL;
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("running"));
@@ -103,7 +50,7 @@ static int cmd_query_inventory(void *ctx, struct json_object *args, struct json_
 	struct machine *m = ctx;
 	struct inventory_alloc alloc;
 
-	if (no_args(args, err))
+	if (qmp_args__none(args, err))
 		return -EINVAL;
 	machine__inventory_alloc(m, NULL, &alloc);
 	*ret = inventory__to_json(m->inventory, &alloc);
@@ -115,7 +62,7 @@ static int cmd_query_allocation(void *ctx, struct json_object *args, struct json
 {
 	struct machine *m = ctx;
 
-	if (no_args(args, err))
+	if (qmp_args__none(args, err))
 		return -EINVAL;
 	*ret = resource__allocation_json(m->resource);
 	return 0;
@@ -126,7 +73,7 @@ static int cmd_query_requests(void *ctx, struct json_object *args, struct json_o
 {
 	struct machine *m = ctx;
 
-	if (no_args(args, err))
+	if (qmp_args__none(args, err))
 		return -EINVAL;
 	*ret = resource__requests_json(m->resource);
 	return 0;
@@ -137,7 +84,7 @@ static int cmd_query_stats(void *ctx, struct json_object *args, struct json_obje
 {
 	struct machine *m = ctx;
 
-	if (no_args(args, err))
+	if (qmp_args__none(args, err))
 		return -EINVAL;
 	*ret = resource__stats_json(m->resource);
 	return 0;
@@ -146,7 +93,7 @@ static int cmd_query_stats(void *ctx, struct json_object *args, struct json_obje
 static int cmd_set_allocation(void *ctx, struct json_object *args, struct json_object **ret,
 			      struct qmp_error *err)
 {
-	static const struct arg_spec spec[] = {
+	static const struct qmp_arg spec[] = {
 		{ "memory", json_type_int, false },
 		{ "vcpus", json_type_int, false },
 	};
@@ -156,8 +103,9 @@ static int cmd_set_allocation(void *ctx, struct json_object *args, struct json_o
 	unsigned int n;
 	int ret_code;
 
-	if (check_args(args, spec, 2, err) || get_u64(args, "memory", &mem, &has_mem, err) ||
-	    get_u64(args, "vcpus", &vcpus, &has_vcpus, err))
+	if (qmp_args__check(args, spec, 2, err) ||
+	    qmp_args__u64(args, "memory", &mem, &has_mem, err) ||
+	    qmp_args__u64(args, "vcpus", &vcpus, &has_vcpus, err))
 		return -EINVAL;
 	if (!has_mem && !has_vcpus)
 		return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
@@ -174,13 +122,14 @@ static int cmd_set_allocation(void *ctx, struct json_object *args, struct json_o
 static int cmd_reclaim(void *ctx, struct json_object *args, struct json_object **ret,
 		       struct qmp_error *err)
 {
-	static const struct arg_spec spec[] = { { "memory", json_type_int, true } };
+	static const struct qmp_arg spec[] = { { "memory", json_type_int, true } };
 	struct machine *m = ctx;
 	uint64_t mem = 0;
 	bool present;
 	int ret_code;
 
-	if (check_args(args, spec, 1, err) || get_u64(args, "memory", &mem, &present, err))
+	if (qmp_args__check(args, spec, 1, err) ||
+	    qmp_args__u64(args, "memory", &mem, &present, err))
 		return -EINVAL;
 	ret_code = resource__reclaim(m->resource, mem, &err->err);
 	if (ret_code)
@@ -192,7 +141,7 @@ static int cmd_reclaim(void *ctx, struct json_object *args, struct json_object *
 static int cmd_renegotiate(void *ctx, struct json_object *args, struct json_object **ret,
 			   struct qmp_error *err)
 {
-	static const struct arg_spec spec[] = {
+	static const struct qmp_arg spec[] = {
 		{ "txn", json_type_int, true },
 		{ "amount", json_type_int, true },
 	};
@@ -200,8 +149,9 @@ static int cmd_renegotiate(void *ctx, struct json_object *args, struct json_obje
 	uint64_t txn = 0, amount = 0;
 	bool present;
 
-	if (check_args(args, spec, 2, err) || get_u64(args, "txn", &txn, &present, err) ||
-	    get_u64(args, "amount", &amount, &present, err))
+	if (qmp_args__check(args, spec, 2, err) ||
+	    qmp_args__u64(args, "txn", &txn, &present, err) ||
+	    qmp_args__u64(args, "amount", &amount, &present, err))
 		return -EINVAL;
 	return resource__renegotiate(m->resource, txn, amount, &err->err);
 }
@@ -209,11 +159,11 @@ static int cmd_renegotiate(void *ctx, struct json_object *args, struct json_obje
 static int cmd_send_message(void *ctx, struct json_object *args, struct json_object **ret,
 			    struct qmp_error *err)
 {
-	static const struct arg_spec spec[] = { { "data", json_type_string, true } };
+	static const struct qmp_arg spec[] = { { "data", json_type_string, true } };
 	struct machine *m = ctx;
 	struct json_object *v;
 
-	if (check_args(args, spec, 1, err))
+	if (qmp_args__check(args, spec, 1, err))
 		return -EINVAL;
 	json_object_object_get_ex(args, "data", &v);
 	return resource__send_message(m->resource, json_object_get_string(v),
@@ -225,7 +175,7 @@ static int cmd_quit(void *ctx, struct json_object *args, struct json_object **re
 {
 	struct machine *m = ctx;
 
-	if (no_args(args, err))
+	if (qmp_args__none(args, err))
 		return -EINVAL;
 	m->stop_sink.stop(m->stop_sink.ctx, VM_STOP_QUIT, 0);
 	return 0;

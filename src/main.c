@@ -7,6 +7,8 @@
 
 #include "accord/accel.h"
 #include "accord/cli.h"
+#include "accord/ctl.h"
+#include "accord/hostd.h"
 #include "accord/log.h"
 #include "accord/vm.h"
 #include "accord/inventory.h"
@@ -128,6 +130,10 @@ int main(int argc, char **argv)
 		return run_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "inventory"))
 		return inventory_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "hostd"))
+		return hostd__main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "ctl"))
+		return ctl__main(argc - 2, argv + 2, stdout, stderr);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		fputs(cli_usage, stdout);
 		return 0;

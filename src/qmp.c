@@ -40,9 +40,6 @@
 #define QMP_LISTEN_BACKLOG  32
 #define QMP_TOKEN_SHOWN	    32 /* bytes of a bad token quoted in an error */
 
-#define QMP_STR(x)  #x
-#define QMP_XSTR(x) QMP_STR(x)
-
 _Static_assert(QMP_PATH_MAX == sizeof(((struct sockaddr_un *)0)->sun_path), "QMP_PATH_MAX");
 
 #define qmp_log(s, level, ...)                                     \
@@ -85,7 +82,9 @@ struct qmp_client {
 	bool discarding; /* skipping the rest of an over-long request */
 	bool negotiated;
 	bool eof;
-	bool dead; /* to be freed by its own handler */
+	bool dead;   /* to be freed by its own handler */
+	void *owner; /* a peer's owner (qmp__client_bind), else NULL */
+	void (*gone)(void *owner);
 };
 
 struct qmp_event {
@@ -103,10 +102,6 @@ static const char *const qmp_class_names[] = {
 	[QMP_ERROR_DEVICE_NOT_FOUND] = "DeviceNotFound",
 	[QMP_ERROR_KVM_MISSING_CAP] = "KVMMissingCap",
 };
-
-static const char qmp_too_many[] =
-	"{\"error\": {\"class\": \"GenericError\", \"desc\": "
-	"\"too many control clients (at most " QMP_XSTR(QMP_MAX_CLIENTS) ")\"}}\r\n";
 
 int qmp__errorf(struct qmp_error *e, enum qmp_error_class cls, int errnum, const char *fmt, ...)
 {
@@ -541,7 +536,9 @@ static void qmp_run(struct qmp_client *c, const char *name, struct json_object *
 			reply_error(c, QMP_ERROR_GENERIC, "out of memory", id, has_id);
 			return;
 		}
+		s->caller = c;
 		rc = cmd->fn(s->ctx, args, &ret, &e);
+		s->caller = NULL;
 	}
 	if (rc < 0)
 		reply_error(c, e.cls, e.err.msg[0] ? e.err.msg : strerror(-rc), id, has_id);
@@ -793,6 +790,9 @@ static void qmp_client_free(struct qmp_client *c)
 {
 	struct qmp_server *s = c->srv;
 
+	if (c->gone)
+		c->gone(c->owner);
+
 	eventloop__del(s->loop, &c->h);
 	close(c->h.fd);
 	json_tokener_free(c->tok);
@@ -905,11 +905,18 @@ static void qmp_client_new(struct qmp_server *s, int fd)
 	unsigned int slot;
 	ssize_t n;
 
-	if (s->nr_clients == QMP_MAX_CLIENTS) {
-		qmp_log(s, LOG_INFO, "control socket: refusing a client, %d are connected",
-			QMP_MAX_CLIENTS);
+	if (s->nr_clients == s->max_clients) {
+		char too_many[160];
+		int len;
+
+		qmp_log(s, LOG_INFO, "control socket: refusing a client, %u are connected",
+			s->max_clients);
+		len = snprintf(too_many, sizeof(too_many),
+			       "{\"error\": {\"class\": \"GenericError\", \"desc\": \"too many "
+			       "control clients (at most %u)\"}}\r\n",
+			       s->max_clients);
 		/* Best effort: a fresh socket's buffer takes it, or the client is gone. */
-		n = send(fd, qmp_too_many, sizeof(qmp_too_many) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send(fd, too_many, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)n;
 		close(fd);
 		return;
@@ -966,6 +973,28 @@ static void qmp_on_accept(struct event_handler *h, uint32_t events)
 
 /* ---- events ---- */
 
+/* An event timestamped now, owning @data (freed on failure). */
+static struct qmp_event *qmp_event_new(const char *name, size_t len, struct json_object *data)
+{
+	struct qmp_event *ev = malloc(sizeof(*ev) + len + 1);
+	struct timespec ts;
+
+	if (!ev) {
+		json_object_put(data);
+		return NULL;
+	}
+	ev->next = NULL;
+	ev->data = data;
+	ev->sec = -1;
+	ev->usec = -1;
+	if (!clock_gettime(CLOCK_REALTIME, &ts)) {
+		ev->sec = ts.tv_sec;
+		ev->usec = ts.tv_nsec / 1000;
+	}
+	memcpy(ev->name, name, len + 1);
+	return ev;
+}
+
 static void qmp_event_format(struct qmp_buf *b, const struct qmp_event *ev)
 {
 	buf_printf(b, "{\"timestamp\": {\"seconds\": %lld, \"microseconds\": %lld}, \"event\": ",
@@ -999,18 +1028,18 @@ static void qmp_deliver_events(struct qmp_server *s)
 	if (dropped)
 		qmp_log(s, LOG_WARN, "control socket: %lu events dropped, the queue was full",
 			dropped);
-	for (i = 0; i < QMP_MAX_CLIENTS; i++) {
+	for (i = 0; i < QMP_CLIENTS_LIMIT; i++) {
 		c = s->clients[i];
-		any |= c && c->negotiated && !c->dead;
+		any |= c && c->negotiated && !c->dead && !c->owner;
 	}
 	for (; ev; ev = next) {
 		next = ev->next;
 		if (any) {
 			line.len = 0;
 			qmp_event_format(&line, ev);
-			for (i = 0; i < QMP_MAX_CLIENTS && !line.failed; i++) {
+			for (i = 0; i < QMP_CLIENTS_LIMIT && !line.failed; i++) {
 				c = s->clients[i];
-				if (c && c->negotiated && !c->dead)
+				if (c && c->negotiated && !c->dead && !c->owner)
 					buf_put(&c->out, line.p, line.len);
 			}
 		}
@@ -1018,7 +1047,7 @@ static void qmp_deliver_events(struct qmp_server *s)
 		free(ev);
 	}
 	free(line.p);
-	for (i = 0; i < QMP_MAX_CLIENTS; i++) {
+	for (i = 0; i < QMP_CLIENTS_LIMIT; i++) {
 		c = s->clients[i];
 		if (c && (c->out.off < c->out.len || c->out.failed))
 			qmp_client_flush(c);
@@ -1039,24 +1068,12 @@ void qmp__event(struct qmp_server *s, const char *name, struct json_object *data
 {
 	size_t len = strlen(name);
 	struct qmp_event *ev;
-	struct timespec ts;
 	uint64_t one = 1;
 	ssize_t n;
 
-	ev = malloc(sizeof(*ev) + len + 1);
-	if (!ev) {
-		json_object_put(data);
+	ev = qmp_event_new(name, len, data);
+	if (!ev)
 		return;
-	}
-	ev->next = NULL;
-	ev->data = data;
-	ev->sec = -1;
-	ev->usec = -1;
-	if (!clock_gettime(CLOCK_REALTIME, &ts)) {
-		ev->sec = ts.tv_sec;
-		ev->usec = ts.tv_nsec / 1000;
-	}
-	memcpy(ev->name, name, len + 1);
 
 	pthread_mutex_lock(&s->lock);
 	if (s->nr_pending >= QMP_MAX_PENDING_EVENTS) {
@@ -1073,6 +1090,52 @@ void qmp__event(struct qmp_server *s, const char *name, struct json_object *data
 	/* Fails only if the counter is saturated, when the loop is woken anyway. */
 	n = write(s->event_fd, &one, sizeof(one));
 	(void)n;
+}
+
+void qmp__set_max_clients(struct qmp_server *s, unsigned int n)
+{
+	s->max_clients = n < 1 ? 1 : n > QMP_CLIENTS_LIMIT ? QMP_CLIENTS_LIMIT : n;
+}
+
+/* ---- peers ---- */
+
+struct qmp_client *qmp__caller(struct qmp_server *s)
+{
+	return s->caller;
+}
+
+void qmp__client_bind(struct qmp_client *c, void *owner, void (*gone)(void *owner))
+{
+	c->owner = owner;
+	c->gone = gone;
+}
+
+void *qmp__client_owner(const struct qmp_client *c)
+{
+	return c->owner;
+}
+
+void qmp__event_to(struct qmp_client *c, const char *name, struct json_object *data)
+{
+	struct qmp_event *ev;
+	size_t len = strlen(name);
+
+	ev = qmp_event_new(name, len, data);
+	if (!ev)
+		return;
+	if (c->negotiated && !c->dead) {
+		qmp_event_format(&c->out, ev);
+		/* Not from inside its own handler: the reply goes first, then this. */
+		if (c->srv->caller != c)
+			qmp_client_flush(c);
+	}
+	json_object_put(ev->data);
+	free(ev);
+}
+
+void qmp__client_close(struct qmp_client *c)
+{
+	c->eof = true;
 }
 
 /* ---- setting up ---- */
@@ -1235,6 +1298,7 @@ int qmp__init(struct qmp_server *s, const char *path, struct event_loop *loop,
 	int ret;
 
 	memset(s, 0, sizeof(*s));
+	s->max_clients = QMP_MAX_CLIENTS;
 	s->listen_fd = -1;
 	s->event_fd = -1;
 	s->loop = loop;
@@ -1304,7 +1368,7 @@ void qmp__exit(struct qmp_server *s)
 
 	/* Last words: queued events, then whatever the sockets take without waiting. */
 	qmp_deliver_events(s);
-	for (i = 0; i < QMP_MAX_CLIENTS; i++) {
+	for (i = 0; i < QMP_CLIENTS_LIMIT; i++) {
 		c = s->clients[i];
 		if (!c)
 			continue;

@@ -81,6 +81,16 @@ struct host_limits {
 int cli__parse_run(int argc, char *const argv[], const struct host_limits *limits,
 		   struct run_config *cfg, struct acc_err *err);
 
+/*
+ * "memory=SIZE,cpus=N" (either or both; a bare SIZE is in MiB): fills what
+ * is given. @opt names the option in messages.
+ */
+int cli__parse_kinds(const char *opt, const char *v, uint64_t *memory, uint64_t *cpus,
+		     uint64_t min_cpus, struct acc_err *err);
+
+/* error, warn, info or debug (enum log_level). */
+int cli__parse_log_level(const char *v, int *level, struct acc_err *err);
+
 /* The name of `accord run` option @i (without "--"), or NULL past the last. */
 const char *cli__run_option(unsigned int i);
 

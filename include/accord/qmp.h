@@ -33,7 +33,8 @@ struct json_object;
 struct qmp_client;
 struct qmp_event;
 
-#define QMP_MAX_CLIENTS	       16
+#define QMP_MAX_CLIENTS	       16  /* by default */
+#define QMP_CLIENTS_LIMIT      128 /* with qmp__set_max_clients (a broker's VMs and operators) */
 #define QMP_MAX_REQUEST	       (64 * 1024)   /* one request, in bytes */
 #define QMP_MAX_OUTPUT	       (1024 * 1024) /* unsent bytes before a client is dropped */
 #define QMP_MAX_PENDING_EVENTS 1024	     /* queued by qmp__event, not yet sent */
@@ -88,8 +89,10 @@ struct qmp_server {
 	int event_fd;
 	struct event_handler listen_h;
 	struct event_handler event_h;
-	struct qmp_client *clients[QMP_MAX_CLIENTS];
+	struct qmp_client *clients[QMP_CLIENTS_LIMIT];
 	unsigned int nr_clients;
+	unsigned int max_clients;
+	struct qmp_client *caller; /* whose request runs now */
 	/* Precomputed output: the greeting line and two built-in return values. */
 	char *greeting;
 	size_t greeting_len;
@@ -124,5 +127,24 @@ void qmp__exit(struct qmp_server *s);
  * sends it. Not after qmp__exit has begun.
  */
 void qmp__event(struct qmp_server *s, const char *name, struct json_object *data);
+
+/* Take up to @n clients at once (at most QMP_CLIENTS_LIMIT). */
+void qmp__set_max_clients(struct qmp_server *s, unsigned int n);
+
+/* ---- clients that are peers (a broker's VMs), loop thread only ---- */
+
+/* The client whose request the running handler serves (NULL outside a handler). */
+struct qmp_client *qmp__caller(struct qmp_server *s);
+/*
+ * Make @c a peer owned by @owner: it no longer gets the broadcast events,
+ * only those sent to it with qmp__event_to, and @gone(@owner) runs once
+ * when it disconnects (or the server exits).
+ */
+void qmp__client_bind(struct qmp_client *c, void *owner, void (*gone)(void *owner));
+void *qmp__client_owner(const struct qmp_client *c);
+/* Send one event to @c now. Takes ownership of @data (may be NULL). */
+void qmp__event_to(struct qmp_client *c, const char *name, struct json_object *data);
+/* Disconnect @c once what it has been sent is out (a peer that broke the rules). */
+void qmp__client_close(struct qmp_client *c);
 
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accord/base64.h"
 #include "uml_util.h"
 
 char *uml_slurp(const char *path)
@@ -38,22 +39,11 @@ char *uml_slurp(const char *path)
 
 char *uml_base64(const char *in)
 {
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t len = strlen(in), o = 0;
-	char *out = malloc(4 * (len / 3 + 1) + 1);
+	size_t len = strlen(in);
+	char *out = malloc(BASE64_ENCODED_SIZE(len));
 
 	ck_assert_ptr_nonnull(out);
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned int v = (unsigned char)in[i] << 16;
-
-		v |= i + 1 < len ? (unsigned char)in[i + 1] << 8 : 0;
-		v |= i + 2 < len ? (unsigned char)in[i + 2] : 0;
-		out[o++] = t[v >> 18];
-		out[o++] = t[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? t[v & 63] : '=';
-	}
-	out[o] = '\0';
+	base64__encode(in, len, out);
 	return out;
 }
 
