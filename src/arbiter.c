@@ -219,7 +219,7 @@ static uint64_t ledger_plan(struct ledger *l, const struct ledger_vm *requester,
 		}
 	}
 	if (execute) {
-		for (unsigned int i = 0; i < LEDGER_MAX_VMS; i++) {
+		for (unsigned int i = 0; i < LEDGER_MAX_VMS && !ledger_acts_full(acts); i++) {
 			if (taken[i])
 				ledger_start_reclaim(l, &l->vms[i], kind, taken[i], acts);
 		}
@@ -435,7 +435,7 @@ static void ledger_keep_promises(struct ledger *l, enum ledger_kind kind, uint64
 		struct ledger_promise *p = c[i].p;
 		uint64_t part;
 
-		if (p->txn) {
+		if (p->txn && !ledger_acts_full(acts)) {
 			part = round_down(min_u64(min_u64(p->amount, avail),
 						  bucket_allows(l, s, kind, now_ns)),
 					  unit);

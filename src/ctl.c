@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accord/clock.h"
 #include "accord/ctl.h"
 #include "accord/size.h"
 
@@ -101,10 +102,7 @@ struct ctl_conn {
 
 static int64_t ctl_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(clock__monotonic_ns() / 1000000);
 }
 
 /* ---- JSON text ---- */

@@ -18,16 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accord/clock.h"
 #include "accord/stop.h"
 #include "hostd_priv.h"
-
-uint64_t hostd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int64_t hostd_wall_ms(void)
 {
@@ -109,8 +102,10 @@ void hostd_record(struct hostd *hd, const struct ledger_vm *vm, enum ledger_kind
 	r->reason = reason;
 	r->retry_ms = retry_ms;
 	snprintf(r->why, sizeof(r->why), "%s", why);
-	log_info(&hd->log, "%s %s %s %llu%s: %s", vm->name, what, ledger__kind_name(kind),
-		 (unsigned long long)amount, later ? " (+ later)" : "", why);
+	/* VMs decide how often this happens: their lines share a rate limit. */
+	log__ratelimited(&hd->log, &hd->vm_rl, LOG_INFO, "%s %s %s %llu%s: %s", vm->name, what,
+			 ledger__kind_name(kind), (unsigned long long)amount,
+			 later ? " (+ later)" : "", why);
 	hostd_emit(hd, what, hostd_record_json(r));
 }
 
@@ -138,7 +133,6 @@ void hostd_apply(struct hostd *hd, const struct ledger_actions *acts, const char
 		struct ledger_vm *vm = ledger__find(&hd->ledger, a->vm_id);
 		struct hostd_link *link = hostd_link_of(hd, vm);
 		struct json_object *data;
-		char reason[96];
 
 		if (!vm || !link)
 			continue;
@@ -153,10 +147,8 @@ void hostd_apply(struct hostd *hd, const struct ledger_actions *acts, const char
 			json_object_object_add(
 				data, "rate", json_object_new_uint64(hd->ledger.cfg.rate[a->kind]));
 		qmp__event_to(link->client, hostd_action_events[a->type], data);
-		snprintf(reason, sizeof(reason), "%s",
-			 a->type == LEDGER_ACT_DELIVER ? "a promise kept" : why);
 		hostd_record(hd, vm, a->kind, a->txn, hostd_action_records[a->type], a->amount, 0,
-			     0, 0, reason);
+			     0, 0, a->type == LEDGER_ACT_DELIVER ? "a promise kept" : why);
 	}
 }
 
@@ -238,7 +230,7 @@ void hostd_link_gone(void *owner)
 static void hostd_tick(struct hostd *hd)
 {
 	struct ledger_actions acts;
-	uint64_t now = hostd_now_ns();
+	uint64_t now = clock__monotonic_ns();
 
 	memset(&acts, 0, sizeof(acts));
 	ledger__tick(&hd->ledger, now, &acts);
@@ -330,7 +322,7 @@ static void hostd_free(struct hostd *hd)
 	if (hd->timer_fd >= 0)
 		close(hd->timer_fd);
 	ratelimit__destroy(&hd->vm_rl);
-	free((void *)hd->qmp.cmds);
+	free(hd->cmds);
 	free(hd);
 }
 
@@ -338,7 +330,6 @@ int hostd__create(struct hostd **out, const struct hostd_config *cfg, struct acc
 {
 	struct itimerspec period = { { 0, HOSTD_TICK_MS * 1000000L },
 				     { 0, HOSTD_TICK_MS * 1000000L } };
-	struct qmp_command *cmds;
 	struct hostd *hd;
 	sigset_t sigs;
 	int ret;
@@ -352,7 +343,7 @@ int hostd__create(struct hostd **out, const struct hostd_config *cfg, struct acc
 	hd->cfg.socket = hd->socket_path;
 	log__init(&hd->log, "hostd", (enum log_level)cfg->log_level);
 	ratelimit__init(&hd->vm_rl, 1000, 20);
-	hd->started_ns = hostd_now_ns();
+	hd->started_ns = clock__monotonic_ns();
 	hd->next_seq = 1;
 	ret = ledger__init(&hd->ledger, &cfg->ledger, err);
 	if (ret)
@@ -389,17 +380,15 @@ int hostd__create(struct hostd **out, const struct hostd_config *cfg, struct acc
 		if (ret)
 			goto exit_loop;
 	}
-	cmds = hostd_commands();
-	if (!cmds) {
+	hd->cmds = hostd_commands();
+	if (!hd->cmds) {
 		ret = acc_errf(err, ENOMEM, "out of memory");
 		goto exit_loop;
 	}
-	ret = qmp__init(&hd->qmp, cfg->socket, &hd->loop, cmds,
+	ret = qmp__init(&hd->qmp, cfg->socket, &hd->loop, hd->cmds,
 			hostd_nr_vm_commands + hostd_nr_ops_commands, hd, &hd->log, err);
-	if (ret) {
-		free(cmds);
+	if (ret)
 		goto exit_loop;
-	}
 	qmp__set_max_clients(&hd->qmp, HOSTD_MAX_CLIENTS);
 	hd->qmp_up = true;
 	log_info(&hd->log, "serving %s: %llu MiB and %llu vCPUs to share", cfg->socket,

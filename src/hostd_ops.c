@@ -7,7 +7,6 @@
  * a guest, and the Prometheus text of it all.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +83,8 @@ struct json_object *hostd_vm_json(struct hostd *hd, const struct ledger_vm *vm)
 	json_object_object_add(o, "weight", json_object_new_int64(vm->policy.weight));
 	json_object_object_add(
 		o, "registered-ms",
-		json_object_new_uint64(link ? (hostd_now_ns() - link->registered_ns) / 1000000
-					    : 0));
+		json_object_new_uint64(
+			link ? (clock__monotonic_ns() - link->registered_ns) / 1000000 : 0));
 	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++)
 		json_object_object_add(o, ledger__kind_name(k), share_json(hd, vm, k));
 	json_object_object_add(o, "pending", json_object_new_int64(pending));
@@ -132,8 +131,9 @@ static int cmd_query_status(void *ctx, struct json_object *args, struct json_obj
 	json_object_object_add(o, "status", json_object_new_string("running"));
 	json_object_object_add(o, "running", json_object_new_boolean(1));
 	json_object_object_add(o, "role", json_object_new_string("broker"));
-	json_object_object_add(o, "uptime-ms",
-			       json_object_new_uint64((hostd_now_ns() - hd->started_ns) / 1000000));
+	json_object_object_add(
+		o, "uptime-ms",
+		json_object_new_uint64((clock__monotonic_ns() - hd->started_ns) / 1000000));
 	json_object_object_add(o, "pool", hostd_kinds_json(hd->ledger.cfg.pool));
 	json_object_object_add(o, "charged", hostd_kinds_json(charged));
 	json_object_object_add(o, "free", hostd_kinds_json(free_));
@@ -323,7 +323,7 @@ static int cmd_set_host_policy(void *ctx, struct json_object *args, struct json_
 	c.buffer_pct = buffer <= 1000 ? (uint32_t)buffer : 1001;
 	pool_changed = memcmp(c.pool, hd->ledger.cfg.pool, sizeof(c.pool)) != 0;
 	memset(&acts, 0, sizeof(acts));
-	rc = ledger__configure(&hd->ledger, &c, hostd_now_ns(), &acts, &err->err);
+	rc = ledger__configure(&hd->ledger, &c, clock__monotonic_ns(), &acts, &err->err);
 	if (rc)
 		return rc;
 	hostd_apply(hd, &acts, "the pool shrank");
@@ -362,8 +362,8 @@ static int cmd_set_allocation(void *ctx, struct json_object *args, struct json_o
 	memset(&acts, 0, sizeof(acts));
 	for (unsigned int k = 0; k < LEDGER_NR_KINDS && !rc; k++) {
 		if (has[k])
-			rc = ledger__set_allocation(&hd->ledger, vm, k, v[k], hostd_now_ns(), &acts,
-						    &err->err);
+			rc = ledger__set_allocation(&hd->ledger, vm, k, v[k], clock__monotonic_ns(),
+						    &acts, &err->err);
 	}
 	/* What the first kind changed stands even if the second is refused. */
 	hostd_apply(hd, &acts, "the operator's allocation");
@@ -394,7 +394,8 @@ static int cmd_reclaim(void *ctx, struct json_object *args, struct json_object *
 	if (!vm)
 		return -ENOENT;
 	memset(&acts, 0, sizeof(acts));
-	rc = ledger__reclaim(&hd->ledger, vm, LEDGER_MEM, mem, hostd_now_ns(), &acts, &err->err);
+	rc = ledger__reclaim(&hd->ledger, vm, LEDGER_MEM, mem, clock__monotonic_ns(), &acts,
+			     &err->err);
 	if (rc)
 		return rc;
 	hostd_apply(hd, &acts, "the operator's reclaim");
@@ -473,50 +474,13 @@ static int cmd_quit(void *ctx, struct json_object *args, struct json_object **re
 
 /* ---- Prometheus text ---- */
 
-struct text {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_printf(struct text *t, const char *fmt, ...)
+static void metric_head(FILE *t, const char *name, const char *type, const char *help)
 {
-	va_list ap;
-	int n;
-
-	for (int tries = 0; tries < 2 && !t->failed; tries++) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->failed = true;
-			return;
-		}
-		if (t->p && t->len + (size_t)n < t->cap) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t)n;
-		char *p = realloc(t->p, cap);
-
-		if (!p) {
-			t->failed = true;
-			return;
-		}
-		t->p = p;
-		t->cap = cap;
-	}
+	fprintf(t, "# HELP accord_%s %s\n# TYPE accord_%s %s\n", name, help, name, type);
 }
 
-static void metric_head(struct text *t, const char *name, const char *type, const char *help)
-{
-	text_printf(t, "# HELP accord_%s %s\n# TYPE accord_%s %s\n", name, help, name, type);
-}
-
-/* One gauge per VM and kind, from @field of its share. */
-static void metric_vms(struct text *t, struct hostd *hd, const char *name, const char *help,
+/* One gauge per VM and kind, each the value @value gives. */
+static void metric_vms(FILE *t, struct hostd *hd, const char *name, const char *help,
 		       uint64_t (*value)(struct hostd *hd, const struct ledger_vm *vm,
 					 enum ledger_kind k))
 {
@@ -527,8 +491,8 @@ static void metric_vms(struct text *t, struct hostd *hd, const char *name, const
 		if (!vm->used)
 			continue;
 		for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++)
-			text_printf(t, "accord_%s{vm=\"%s\",kind=\"%s\"} %llu\n", name, vm->name,
-				    ledger__kind_name(k), (unsigned long long)value(hd, vm, k));
+			fprintf(t, "accord_%s{vm=\"%s\",kind=\"%s\"} %llu\n", name, vm->name,
+				ledger__kind_name(k), (unsigned long long)value(hd, vm, k));
 	}
 }
 
@@ -562,7 +526,7 @@ static uint64_t m_share(struct hostd *hd, const struct ledger_vm *vm, enum ledge
 	return ledger__fair_share(&hd->ledger, vm, k);
 }
 
-static void metric_decisions(struct text *t, const char *vm, const struct ledger_counters *c)
+static void metric_decisions(FILE *t, const char *vm, const struct ledger_counters *c)
 {
 	const struct {
 		const char *name;
@@ -576,63 +540,71 @@ static void metric_decisions(struct text *t, const char *vm, const struct ledger
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
 		if (vm)
-			text_printf(t,
-				    "accord_vm_decisions_total{vm=\"%s\",decision=\"%s\"} %llu\n",
-				    vm, d[i].name, (unsigned long long)d[i].v);
+			fprintf(t, "accord_vm_decisions_total{vm=\"%s\",decision=\"%s\"} %llu\n",
+				vm, d[i].name, (unsigned long long)d[i].v);
 		else
-			text_printf(t, "accord_decisions_total{decision=\"%s\"} %llu\n", d[i].name,
-				    (unsigned long long)d[i].v);
+			fprintf(t, "accord_decisions_total{decision=\"%s\"} %llu\n", d[i].name,
+				(unsigned long long)d[i].v);
 	}
 }
 
 char *hostd_metrics(struct hostd *hd)
 {
 	struct ledger *l = &hd->ledger;
-	struct text t = { 0 };
+	size_t len = 0;
+	char *text = NULL;
+	FILE *t = open_memstream(&text, &len);
 
-	metric_head(&t, "pool", "gauge", "What the broker may hand out (bytes; vCPUs).");
+	if (!t)
+		return NULL;
+
+	metric_head(t, "pool", "gauge", "What the broker may hand out (bytes; vCPUs).");
 	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++)
-		text_printf(&t, "accord_pool{kind=\"%s\"} %llu\n", ledger__kind_name(k),
-			    (unsigned long long)l->cfg.pool[k]);
-	metric_head(&t, "charged", "gauge",
+		fprintf(t, "accord_pool{kind=\"%s\"} %llu\n", ledger__kind_name(k),
+			(unsigned long long)l->cfg.pool[k]);
+	metric_head(t, "charged", "gauge",
 		    "Held by VMs: allocations, reclaims in flight, open offers.");
 	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++)
-		text_printf(&t, "accord_charged{kind=\"%s\"} %llu\n", ledger__kind_name(k),
-			    (unsigned long long)ledger__charged(l, k));
-	metric_head(&t, "vms", "gauge", "Registered VMs.");
-	text_printf(&t, "accord_vms %u\n", l->nr_vms);
-	metric_vms(&t, hd, "vm_allocation", "A VM's allocation.", m_alloc);
-	metric_vms(&t, hd, "vm_returning", "Reclaimed from a VM, not yet handed back.",
-		   m_returning);
-	metric_vms(&t, hd, "vm_used", "A guest's latest usage.", m_used);
-	metric_vms(&t, hd, "vm_forecast", "A guest's latest forecast demand.", m_forecast);
-	metric_vms(&t, hd, "vm_slack", "Allocation above forecast plus buffer and floor.", m_slack);
-	metric_vms(&t, hd, "vm_fair_share", "Floor plus a weighted share of the rest.", m_share);
-	metric_head(&t, "decisions_total", "counter", "Broker decisions since it started.");
-	metric_decisions(&t, NULL, &l->count);
-	metric_head(&t, "vm_decisions_total", "counter", "Decisions for a VM while registered.");
+		fprintf(t, "accord_charged{kind=\"%s\"} %llu\n", ledger__kind_name(k),
+			(unsigned long long)ledger__charged(l, k));
+	metric_head(t, "vms", "gauge", "Registered VMs.");
+	fprintf(t, "accord_vms %u\n", l->nr_vms);
+	metric_vms(t, hd, "vm_allocation", "A VM's allocation.", m_alloc);
+	metric_vms(t, hd, "vm_returning", "Reclaimed from a VM, not yet handed back.", m_returning);
+	metric_vms(t, hd, "vm_used", "A guest's latest usage.", m_used);
+	metric_vms(t, hd, "vm_forecast", "A guest's latest forecast demand.", m_forecast);
+	metric_vms(t, hd, "vm_slack", "Allocation above forecast plus buffer and floor.", m_slack);
+	metric_vms(t, hd, "vm_fair_share", "Floor plus a weighted share of the rest.", m_share);
+	metric_head(t, "decisions_total", "counter", "Broker decisions since it started.");
+	metric_decisions(t, NULL, &l->count);
+	metric_head(t, "vm_decisions_total", "counter", "Decisions for a VM while registered.");
 	for (unsigned int i = 0; i < LEDGER_MAX_VMS; i++) {
 		if (l->vms[i].used)
-			metric_decisions(&t, l->vms[i].name, &l->vms[i].count);
+			metric_decisions(t, l->vms[i].name, &l->vms[i].count);
 	}
-	metric_head(&t, "granted_total", "counter", "Granted since the broker started.");
+	metric_head(t, "granted_total", "counter", "Granted since the broker started.");
 	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++)
-		text_printf(&t, "accord_granted_total{kind=\"%s\"} %llu\n", ledger__kind_name(k),
-			    (unsigned long long)l->count.granted[k]);
-	metric_head(&t, "reclaimed_total", "counter", "Reclaimed since the broker started.");
+		fprintf(t, "accord_granted_total{kind=\"%s\"} %llu\n", ledger__kind_name(k),
+			(unsigned long long)l->count.granted[k]);
+	metric_head(t, "reclaimed_total", "counter", "Reclaimed since the broker started.");
 	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++)
-		text_printf(&t, "accord_reclaimed_total{kind=\"%s\"} %llu\n", ledger__kind_name(k),
-			    (unsigned long long)l->count.reclaimed[k]);
-	metric_head(&t, "messages_total", "counter", "VM-to-VM messages routed and failed.");
-	text_printf(&t, "accord_messages_total{result=\"routed\"} %llu\n",
-		    (unsigned long long)hd->msgs_routed);
-	text_printf(&t, "accord_messages_total{result=\"failed\"} %llu\n",
-		    (unsigned long long)hd->msgs_failed);
-	if (t.failed) {
-		free(t.p);
+		fprintf(t, "accord_reclaimed_total{kind=\"%s\"} %llu\n", ledger__kind_name(k),
+			(unsigned long long)l->count.reclaimed[k]);
+	metric_head(t, "messages_total", "counter", "VM-to-VM messages routed and failed.");
+	fprintf(t, "accord_messages_total{result=\"routed\"} %llu\n",
+		(unsigned long long)hd->msgs_routed);
+	fprintf(t, "accord_messages_total{result=\"failed\"} %llu\n",
+		(unsigned long long)hd->msgs_failed);
+	if (ferror(t)) {
+		fclose(t);
+		free(text);
 		return NULL;
 	}
-	return t.p;
+	if (fclose(t)) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 const struct qmp_command hostd_ops_commands[] = {

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
+#include "accord/clock.h"
 #include "accord/eventloop.h"
 #include "accord/hostd.h"
 #include "accord/ledger.h"
@@ -61,6 +62,7 @@ struct hostd {
 	struct ratelimit vm_rl; /* what VMs make the broker log */
 	struct event_loop loop;
 	struct qmp_server qmp;
+	struct qmp_command *cmds; /* the VMs' and the operators' tables, joined */
 	bool qmp_up;
 	struct ledger ledger;
 	struct hostd_link *links[LEDGER_MAX_VMS]; /* by ledger slot */
@@ -79,7 +81,6 @@ struct hostd {
 	uint64_t msgs_routed, msgs_failed;
 };
 
-uint64_t hostd_now_ns(void);
 struct hostd_link *hostd_link_of(struct hostd *hd, const struct ledger_vm *vm);
 struct ledger_vm *hostd_vm_of(struct hostd *hd, const struct hostd_link *link);
 /* A broadcast event for the operators (takes @data). */

@@ -120,7 +120,7 @@ static int cmd_register_vm(void *ctx, struct json_object *args, struct json_obje
 	link = calloc(1, sizeof(*link));
 	if (!link)
 		return qmp__errorf(err, QMP_ERROR_GENERIC, ENOMEM, "out of memory");
-	rc = ledger__register(&hd->ledger, &reg, hostd_now_ns(), &vm, &err->err);
+	rc = ledger__register(&hd->ledger, &reg, clock__monotonic_ns(), &vm, &err->err);
 	if (rc) {
 		free(link);
 		return rc;
@@ -128,7 +128,7 @@ static int cmd_register_vm(void *ctx, struct json_object *args, struct json_obje
 	link->hd = hd;
 	link->client = c;
 	link->id = vm->id;
-	link->registered_ns = hostd_now_ns();
+	link->registered_ns = clock__monotonic_ns();
 	hd->links[vm - hd->ledger.vms] = link;
 	qmp__client_bind(c, link, hostd_link_gone);
 
@@ -192,7 +192,7 @@ static int cmd_vm_request(void *ctx, struct json_object *args, struct json_objec
 		return qmp__errorf(err, QMP_ERROR_GENERIC, ERANGE, "urgency is 0 to 3");
 	req.urgency = (uint8_t)urgency;
 	memset(&acts, 0, sizeof(acts));
-	ledger__decide(&hd->ledger, vm, &req, hostd_now_ns(), &d, &acts);
+	ledger__decide(&hd->ledger, vm, &req, clock__monotonic_ns(), &d, &acts);
 	hostd_record(hd, vm, req.kind, req.txn, verdict_names[d.verdict], d.amount, d.later,
 		     d.deny_reason, d.retry_after_ms, d.why);
 	hostd_apply(hd, &acts, "room for another VM's request");
@@ -230,7 +230,8 @@ static int cmd_vm_accept(void *ctx, struct json_object *args, struct json_object
 	    get_u64(args, "txn", &txn, err) || get_u64(args, "now", &now, err) ||
 	    get_u64(args, "later", &later, err))
 		return -EINVAL;
-	rc = ledger__accept(&hd->ledger, vm, kind, txn, now, later, hostd_now_ns(), &err->err);
+	rc = ledger__accept(&hd->ledger, vm, kind, txn, now, later, clock__monotonic_ns(),
+			    &err->err);
 	if (rc)
 		return rc;
 	hostd_record(hd, vm, kind, txn, "ACCEPT", now, later, 0, 0, "the guest took the offer");
@@ -395,6 +396,8 @@ static int cmd_vm_message(void *ctx, struct json_object *args, struct json_objec
 	struct ledger_vm *from, *to;
 	const char *to_name, *data;
 	struct json_object *ev, *o;
+	uint8_t payload[HOSTD_MAX_PAYLOAD];
+	long bytes;
 	struct hostd_msg *m;
 	uint64_t txn = 0;
 	size_t len;
@@ -408,9 +411,11 @@ static int cmd_vm_message(void *ctx, struct json_object *args, struct json_objec
 	to_name = qmp_args__str(args, "to");
 	data = qmp_args__str(args, "data");
 	len = strlen(data);
-	if (len > BASE64_ENCODED_SIZE(HOSTD_MAX_PAYLOAD) - 1 || len % 4)
+	/* Checked here, so a receiver is never handed what it cannot decode. */
+	bytes = len ? base64__decode(data, len, payload, sizeof(payload)) : -EINVAL;
+	if (bytes <= 0)
 		return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
-				   "'data' must be base64 of at most %d bytes", HOSTD_MAX_PAYLOAD);
+				   "'data' must be base64 of 1 to %d bytes", HOSTD_MAX_PAYLOAD);
 	to = ledger__find_name(&hd->ledger, to_name);
 	to_link = hostd_link_of(hd, to);
 	if (!to || !to_link)
@@ -423,9 +428,10 @@ static int cmd_vm_message(void *ctx, struct json_object *args, struct json_objec
 	if (!m)
 		return qmp__errorf(err, QMP_ERROR_GENERIC, EBUSY,
 				   "the broker's message table is full");
-	*m = (struct hostd_msg){ true,	 hd->next_seq++,
-				 txn,	 from->id,
-				 to->id, hostd_now_ns() + HOSTD_MSG_TIMEOUT_MS * 1000000ull };
+	*m = (struct hostd_msg){
+		true,	  hd->next_seq++, txn,
+		from->id, to->id,	  clock__monotonic_ns() + HOSTD_MSG_TIMEOUT_MS * 1000000ull
+	};
 	to_link->msgs_in_flight++;
 	to_link->msgs_received++;
 	from_link->msgs_sent++;
@@ -439,7 +445,7 @@ static int cmd_vm_message(void *ctx, struct json_object *args, struct json_objec
 	ev = json_object_new_object();
 	json_object_object_add(ev, "from", json_object_new_string(from->name));
 	json_object_object_add(ev, "to", json_object_new_string(to->name));
-	json_object_object_add(ev, "bytes", json_object_new_uint64(len / 4 * 3));
+	json_object_object_add(ev, "bytes", json_object_new_int64(bytes));
 	hostd_emit(hd, "MESSAGE", ev);
 	o = json_object_new_object();
 	json_object_object_add(o, "seq", json_object_new_uint64(m->seq));

@@ -39,10 +39,12 @@ static int ledger_check_config(const struct ledger_config *cfg, struct acc_err *
 
 		if (!cfg->unit[k])
 			return acc_errf(err, EINVAL, "the %s unit must not be 0", name);
-		if (!cfg->pool[k] || cfg->pool[k] % cfg->unit[k])
-			return acc_errf(err, EINVAL,
-					"the %s pool must be a positive multiple of %llu", name,
-					(unsigned long long)cfg->unit[k]);
+		if (!cfg->pool[k] || cfg->pool[k] % cfg->unit[k] ||
+		    cfg->pool[k] > LEDGER_MAX_AMOUNT)
+			return acc_errf(
+				err, EINVAL,
+				"the %s pool must be a positive multiple of %llu, at most 2^48",
+				name, (unsigned long long)cfg->unit[k]);
 		if (cfg->rate[k] && cfg->rate[k] < cfg->unit[k])
 			return acc_errf(err, EINVAL,
 					"the %s rate must be 0 (none) or at least %llu/s", name,
@@ -322,6 +324,9 @@ int ledger__register(struct ledger *l, const struct ledger_registration *reg, ui
 	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++) {
 		uint64_t unit = l->cfg.unit[k];
 
+		if (reg->max[k] > LEDGER_MAX_AMOUNT)
+			return acc_errf(err, ERANGE, "%s: the VM's max is above 2^48",
+					ledger_kind_names[k]);
 		if (!reg->max[k] || reg->max[k] % unit || reg->alloc[k] % unit ||
 		    reg->returning[k] % unit)
 			return acc_errf(err, EINVAL, "%s amounts must be multiples of %llu",

@@ -23,6 +23,12 @@ void ledger_grow(struct ledger *l, struct ledger_vm *vm, enum ledger_kind kind, 
 /* Free room @vm may have now: the pool less every charge and every claim but its earmarks. */
 uint64_t ledger_room_for(const struct ledger *l, const struct ledger_vm *vm, enum ledger_kind kind);
 void ledger_drop_earmarks(struct ledger_vm *vm, enum ledger_kind kind);
+/* No room for another action: a change that needs one waits (for the next tick). */
+static inline bool ledger_acts_full(const struct ledger_actions *acts)
+{
+	return acts && acts->nr == LEDGER_MAX_ACTIONS;
+}
+
 void ledger_act(struct ledger_actions *acts, enum ledger_action_type type,
 		const struct ledger_vm *vm, enum ledger_kind kind, uint64_t txn, uint64_t amount,
 		uint64_t target);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "accord/clock.h"
 #include "accord/log.h"
 
 static const char *const level_names[] = {
@@ -47,14 +48,6 @@ void log__printf(const struct acc_log *log, enum log_level level, const char *fm
 	va_end(ap);
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void ratelimit__init(struct ratelimit *rl, unsigned int interval_ms, unsigned int burst)
 {
 	memset(rl, 0, sizeof(*rl));
@@ -73,7 +66,7 @@ void log__ratelimited(const struct acc_log *log, struct ratelimit *rl, enum log_
 {
 	unsigned int suppressed = 0;
 	int allowed;
-	uint64_t now = monotonic_ns();
+	uint64_t now = clock__monotonic_ns();
 	va_list ap;
 
 	pthread_mutex_lock(&rl->lock);

@@ -1125,17 +1125,12 @@ void qmp__event_to(struct qmp_client *c, const char *name, struct json_object *d
 		return;
 	if (c->negotiated && !c->dead) {
 		qmp_event_format(&c->out, ev);
-		/* Not from inside its own handler: the reply goes first, then this. */
+		/* Inside its own handler the reply follows and the handler flushes both. */
 		if (c->srv->caller != c)
 			qmp_client_flush(c);
 	}
 	json_object_put(ev->data);
 	free(ev);
-}
-
-void qmp__client_close(struct qmp_client *c)
-{
-	c->eof = true;
 }
 
 /* ---- setting up ---- */

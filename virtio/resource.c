@@ -19,14 +19,6 @@
 /* Messages and files are answered with an ACK or A_FILE: no action without room for it. */
 #define RES_ACK_MIN sizeof(struct virtio_resource_ack)
 
-uint64_t resource__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t resource__mem_usable(const struct virtio_resource *r)
 {
 	return r->mem.max - r->memres.reserved;

@@ -148,7 +148,7 @@ int resource__renegotiate(struct virtio_resource *r, uint64_t txn, uint64_t amou
 	int ret = 0;
 
 	pthread_mutex_lock(&r->vdev.lock);
-	rc_table_expire(&r->table, resource__now_ns());
+	rc_table_expire(&r->table, clock__monotonic_ns());
 	if (rc_table_find(&r->table, txn, &e) || e->state != RC_S_GRANTED) {
 		ret = acc_errf(err, ENOENT, "no granted agreement with txn %llu",
 			       (unsigned long long)txn);
@@ -176,7 +176,7 @@ int resource__renegotiate(struct virtio_resource *r, uint64_t txn, uint64_t amou
 	}
 	u.amount = amount;
 	u.timeout_ms = RES_RENEGOTIATE_MS;
-	rc_table_apply(&r->table, txn, RC_EV_RENEGOTIATE, &u, resource__now_ns());
+	rc_table_apply(&r->table, txn, RC_EV_RENEGOTIATE, &u, clock__monotonic_ns());
 	data = json_object_new_object();
 	json_object_object_add(data, "txn", json_object_new_uint64(txn));
 	json_object_object_add(data, "kind", json_object_new_string(rc_kind_name(e->kind)));
@@ -255,7 +255,7 @@ struct json_object *resource__requests_json(struct virtio_resource *r)
 	uint32_t idx;
 
 	pthread_mutex_lock(&r->vdev.lock);
-	rc_table_expire(&r->table, resource__now_ns());
+	rc_table_expire(&r->table, clock__monotonic_ns());
 	rc_table_for_each(&r->table, idx, e) {
 		struct json_object *o = json_object_new_object();
 

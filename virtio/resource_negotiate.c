@@ -93,7 +93,7 @@ void resource__drop_offers(struct virtio_resource *r)
 
 		if (!o->txn)
 			continue;
-		rc_table_apply(&r->table, o->txn, RC_EV_EXPIRE, NULL, resource__now_ns());
+		rc_table_apply(&r->table, o->txn, RC_EV_EXPIRE, NULL, clock__monotonic_ns());
 		offer_drop(r, o);
 	}
 }
@@ -103,7 +103,7 @@ static void resource__expire(struct virtio_resource *r)
 {
 	struct rc_entry *e;
 
-	rc_table_expire(&r->table, resource__now_ns());
+	rc_table_expire(&r->table, clock__monotonic_ns());
 	for (unsigned int i = 0; i < RES_MAX_OFFERS; i++) {
 		struct res_offer *o = &r->offers[i];
 
@@ -156,7 +156,8 @@ static void resource__satisfy_deferred_except(struct virtio_resource *r, uint64_
 		if (!rc_table_find(&r->table, d->txn, &e) && e->state == RC_S_GRANTED) {
 			u.amount = e->granted + d->amount;
 			u.answer.type = VIRTIO_RESOURCE_EV_GRANT;
-			if (!rc_table_apply(&r->table, d->txn, RC_EV_GRANT, &u, resource__now_ns()))
+			if (!rc_table_apply(&r->table, d->txn, RC_EV_GRANT, &u,
+					    clock__monotonic_ns()))
 				g.amount = u.amount;
 		}
 		g.hdr.type = VIRTIO_RESOURCE_EV_GRANT;
@@ -291,7 +292,7 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 	req.amount = policy__round_up(q.amount, st->unit);
 	req.minimum = policy__round_up(q.minimum, st->unit);
 	req.projected = q.projected;
-	ret = rc_table_add(&r->table, &req, resource__now_ns(), &e);
+	ret = rc_table_add(&r->table, &req, clock__monotonic_ns(), &e);
 	if (ret)
 		return resource__answer_error(r, &q.hdr, ret, out, cap);
 
@@ -301,14 +302,14 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 		st->granted += d.amount;
 		u.amount = d.amount;
 		u.answer.type = VIRTIO_RESOURCE_A_GRANT;
-		rc_table_apply(&r->table, q.hdr.txn, RC_EV_GRANT, &u, resource__now_ns());
+		rc_table_apply(&r->table, q.hdr.txn, RC_EV_GRANT, &u, clock__monotonic_ns());
 		res_decision_event(r, "GRANT", &q.hdr, q.kind, d.amount, st->granted, d.why);
 		resource__changed(r, "grant");
 		return answer_grant(r, &q.hdr, q.kind, d.amount, st->granted, out, cap);
 	case POLICY_DENY:
 		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, d.deny_reason, 0,
 					       d.retry_after_ms };
-		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, resource__now_ns());
+		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, clock__monotonic_ns());
 		res_decision_event(r, "DENY", &q.hdr, q.kind, req.amount, st->granted, d.why);
 		return answer_deny(&q.hdr, q.kind, d.deny_reason, d.retry_after_ms, st->granted,
 				   out, cap);
@@ -322,7 +323,7 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 	if (!slot) {
 		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, VIRTIO_RESOURCE_D_HOST_LIMIT,
 					       0, POLICY_RETRY_MS };
-		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, resource__now_ns());
+		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, clock__monotonic_ns());
 		res_decision_event(r, "DENY", &q.hdr, q.kind, req.amount, st->granted,
 				   "too many offers are open");
 		return answer_deny(&q.hdr, q.kind, VIRTIO_RESOURCE_D_HOST_LIMIT, POLICY_RETRY_MS,
@@ -346,7 +347,7 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 	u.offer_id = o->offer_id;
 	u.timeout_ms = o->expires_ms;
 	u.answer.type = VIRTIO_RESOURCE_A_OFFER;
-	rc_table_apply(&r->table, q.hdr.txn, RC_EV_OFFER, &u, resource__now_ns());
+	rc_table_apply(&r->table, q.hdr.txn, RC_EV_OFFER, &u, clock__monotonic_ns());
 	res_decision_event(r, "OFFER", &q.hdr, q.kind, d.amount, st->granted, d.why);
 	return rc_encode_offer(out, cap, o);
 }
@@ -394,7 +395,7 @@ static size_t negotiate_accept(struct virtio_resource *r, const uint8_t *msg, si
 	u.amount = now_part;
 	u.offer_id = a.offer_id;
 	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
-	ret = rc_table_apply(&r->table, a.hdr.txn, RC_EV_ACCEPT, &u, resource__now_ns());
+	ret = rc_table_apply(&r->table, a.hdr.txn, RC_EV_ACCEPT, &u, clock__monotonic_ns());
 	if (ret)
 		return resource__answer_error(r, &a.hdr, ret, out, cap);
 	offer_drop(r, slot); /* gives back what it held */
@@ -426,7 +427,7 @@ static size_t negotiate_decline(struct virtio_resource *r, const uint8_t *msg, s
 		return resource__answer_error(r, &dc.hdr, RC_EORDER, out, cap);
 	u.offer_id = dc.offer_id;
 	u.answer.type = VIRTIO_RESOURCE_A_ACK;
-	ret = rc_table_apply(&r->table, dc.hdr.txn, RC_EV_DECLINE, &u, resource__now_ns());
+	ret = rc_table_apply(&r->table, dc.hdr.txn, RC_EV_DECLINE, &u, clock__monotonic_ns());
 	if (ret)
 		return resource__answer_error(r, &dc.hdr, ret, out, cap);
 	offer_drop(r, slot);
@@ -440,7 +441,7 @@ static size_t negotiate_decline(struct virtio_resource *r, const uint8_t *msg, s
 void resource__shrink_agreements(struct virtio_resource *r, uint16_t kind, uint64_t amount,
 				 bool reclaim)
 {
-	uint64_t now = resource__now_ns();
+	uint64_t now = clock__monotonic_ns();
 
 	while (amount) {
 		struct rc_entry *e, *newest = NULL;
@@ -506,7 +507,7 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 			u.answer.type = VIRTIO_RESOURCE_A_ACK;
 			ret = rc_table_apply(&r->table, rel.hdr.txn,
 					     u.amount ? RC_EV_RELEASE_PART : RC_EV_RELEASE, &u,
-					     resource__now_ns());
+					     clock__monotonic_ns());
 		}
 		if (ret)
 			return resource__answer_error(r, &rel.hdr, ret, out, cap);
@@ -532,7 +533,7 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 					struct rc_entry *e, uint8_t *out, size_t cap)
 {
 	struct policy_state *st = res_state(r, rn->kind);
-	uint64_t cur = e->granted, want = e->proposed, now = resource__now_ns();
+	uint64_t cur = e->granted, want = e->proposed, now = clock__monotonic_ns();
 	struct rc_update u = { 0 };
 
 	if (rn->amount == cur) {
@@ -568,7 +569,7 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 	struct rc_renegotiate rn;
 	struct policy_state *st;
 	struct rc_entry *e;
-	uint64_t cur, want, now = resource__now_ns();
+	uint64_t cur, want, now = clock__monotonic_ns();
 	int ret;
 
 	ret = rc_decode_renegotiate(msg, len, &rn);

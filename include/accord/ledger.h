@@ -50,6 +50,8 @@ enum ledger_kind {
 #define LEDGER_HOLD_MS	      15000u /* an offer's hold outlives the guest's view of it */
 #define LEDGER_EARMARK_MS     10000u /* room freed for a denied VM waits this long past retry */
 #define LEDGER_MIN_RETRY_MS   1000u
+/* Any amount or pool, so that sums over every VM's holdings cannot wrap. */
+#define LEDGER_MAX_AMOUNT (1ull << 48)
 
 struct ledger_config {
 	uint64_t pool[LEDGER_NR_KINDS];
@@ -149,7 +151,7 @@ struct ledger_action {
 
 struct ledger_actions {
 	unsigned int nr;
-	unsigned int dropped; /* did not fit (never expected: the array has a slot per VM twice) */
+	unsigned int dropped; /* did not fit; changes that need an action wait for room instead */
 	struct ledger_action a[LEDGER_MAX_ACTIONS];
 };
 

@@ -144,7 +144,5 @@ void qmp__client_bind(struct qmp_client *c, void *owner, void (*gone)(void *owne
 void *qmp__client_owner(const struct qmp_client *c);
 /* Send one event to @c now. Takes ownership of @data (may be NULL). */
 void qmp__event_to(struct qmp_client *c, const char *name, struct json_object *data);
-/* Disconnect @c once what it has been sent is out (a peer that broke the rules). */
-void qmp__client_close(struct qmp_client *c);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "rc_agreement.h"
 #include "rc_codec.h"
+#include "accord/clock.h"
 #include "accord/memres.h"
 #include "accord/policy.h"
 #include "accord/virtio.h"
@@ -144,7 +145,6 @@ struct json_object *resource__requests_json(struct virtio_resource *r);
 struct json_object *resource__stats_json(struct virtio_resource *r);
 
 /* Internal to virtio/resource*.c, with vdev.lock held. */
-uint64_t resource__now_ns(void);
 void resource__changed(struct virtio_resource *r, const char *why);
 int resource__queue_event(struct virtio_resource *r, const void *msg, size_t len);
 void resource__deliver_events(struct virtio_resource *r);

@@ -82,6 +82,14 @@ START_TEST(test_registration_needs_room_unless_resuming)
 	ck_assert_int_eq(ledger__register(&l, &reg, 0, &vm, &err), -EEXIST);
 	reg.name = "bad name";
 	ck_assert_int_eq(ledger__register(&l, &reg, 0, &vm, &err), -EINVAL);
+	/* Amounts large enough to wrap the sums are refused, even for a resuming VM. */
+	reg.name = "huge";
+	reg.resume = true;
+	reg.max[LEDGER_MEM] = 1ull << 62;
+	reg.alloc[LEDGER_MEM] = 1ull << 61;
+	ck_assert_int_eq(ledger__register(&l, &reg, 0, &vm, &err), -ERANGE);
+	reg.resume = false;
+	reg.max[LEDGER_MEM] = 256 * MiB;
 	/* A VM that already held 64 MiB before a broker restart keeps it. */
 	reg.name = "b";
 	reg.alloc[LEDGER_MEM] = 64 * MiB;
