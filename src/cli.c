@@ -15,6 +15,7 @@ const char cli_usage[] =
 	"  run        boot a virtual machine (see 'accord run --help')\n"
 	"  hostd      run the broker that shares this host between VMs ('accord hostd --help')\n"
 	"  ctl        send a command to a VM's or the broker's socket ('accord ctl --help')\n"
+	"  top        watch every VM on a broker, live ('accord top --help')\n"
 	"  inventory  print this host's hardware description (see 'accord inventory --help')\n"
 	"  help       show this help\n"
 	"  version    print the version\n";
@@ -48,7 +49,11 @@ const char cli_run_usage[] =
 	"  --cpus N[,max=M]     vCPUs, 1 to 254 (default 1); with max, M vCPUs exist and N\n"
 	"                       run, the others stay parked until granted\n"
 	"  --pool memory=SIZE,cpus=N\n"
-	"                       what the host grants this VM at most (default: its max)\n"
+	"                       what this VM's own policy grants at most (default: its max)\n"
+	"  --broker PATH[,weight=N][,memory-floor=SIZE][,vcpus-floor=N]\n"
+	"                       let the host's broker (accord hostd --socket PATH) decide;\n"
+	"                       needs --name, the VM's name at the broker (default weight\n"
+	"                       100; floors: what the VM keeps when the host is short)\n"
 	"  --share DIR          a directory the guest may read through the resource device\n"
 	"  --api-socket PATH    control socket (QMP framing, JSON), created with mode 0600\n"
 	"  --console MODE       the guest console (COM1, or UML's con0): stdio (default),\n"
@@ -97,6 +102,7 @@ enum run_opt {
 	OPT_SHARE,
 	OPT_API_SOCKET,
 	OPT_POOL,
+	OPT_BROKER,
 	OPT_HELP,
 };
 
@@ -114,7 +120,7 @@ static const struct opt_desc run_opts[] = {
 	{ "rng", OPT_RNG, false },	  { "disk", OPT_DISK, true },
 	{ "share", OPT_SHARE, true },	  { "api-socket", OPT_API_SOCKET, true },
 	{ "pool", OPT_POOL, true },	  { "help", OPT_HELP, false },
-	{ "accel", OPT_ACCEL, true },
+	{ "accel", OPT_ACCEL, true },	  { "broker", OPT_BROKER, true },
 };
 
 static const struct opt_desc *opt__find(const char *name, size_t len)
@@ -300,6 +306,56 @@ int cli__parse_kinds(const char *opt, const char *v, uint64_t *memory, uint64_t 
 	return 0;
 }
 
+/* PATH[,weight=N][,memory-floor=SIZE][,vcpus-floor=N] */
+static int parse_broker(const char *v, struct run_config *cfg, struct acc_err *err)
+{
+	struct broker_opts *b = &cfg->broker;
+	const char *comma = strchr(v, ','), *p;
+	size_t len = comma ? (size_t)(comma - v) : strlen(v);
+	uint64_t n;
+	int ret = 0;
+
+	if (!len)
+		return acc_errf(err, EINVAL, "--broker: empty path");
+	if (len >= sizeof(cfg->broker_path))
+		return acc_errf(err, ENAMETOOLONG, "--broker: the socket path is longer than %zu",
+				sizeof(cfg->broker_path) - 1);
+	memset(b, 0, sizeof(*b));
+	memcpy(cfg->broker_path, v, len);
+	cfg->broker_path[len] = '\0';
+	b->path = cfg->broker_path;
+	for (p = comma; p && !ret; p = strchr(p + 1, ',')) {
+		const char *key = p + 1, *end = strchr(key, ',');
+		size_t klen = end ? (size_t)(end - key) : strlen(key);
+		char item[64];
+
+		if (klen >= sizeof(item))
+			return acc_errf(err, EINVAL, "--broker: '%.*s' is too long", (int)klen,
+					key);
+		memcpy(item, key, klen);
+		item[klen] = '\0';
+		if (!strncmp(item, "weight=", 7)) {
+			ret = uint__parse(item + 7, 1, 10000, &n, err);
+			b->weight = (uint32_t)n;
+		} else if (!strncmp(item, "memory-floor=", 13)) {
+			ret = size__parse(item + 13, 1ull << 20, &b->mem_floor, err);
+			b->has_mem_floor = true;
+		} else if (!strncmp(item, "vcpus-floor=", 12)) {
+			ret = uint__parse(item + 12, 0, RUN_MAX_CPUS, &n, err);
+			b->vcpus_floor = (unsigned int)n;
+			b->has_vcpus_floor = true;
+		} else {
+			return acc_errf(err, EINVAL,
+					"--broker: '%s' is not weight=N, memory-floor=SIZE or "
+					"vcpus-floor=N",
+					item);
+		}
+	}
+	if (ret)
+		acc_err_prefix(err, "--broker: ");
+	return ret;
+}
+
 /* memory=SIZE,cpus=N: the most this VM's own host policy grants (no broker). */
 static int parse_pool(const char *v, struct run_config *cfg, struct acc_err *err)
 {
@@ -453,6 +509,8 @@ static int apply_opt(const struct opt_desc *o, const char *v, const struct host_
 		break;
 	case OPT_POOL:
 		return parse_pool(v, cfg, err);
+	case OPT_BROKER:
+		return parse_broker(v, cfg, err);
 	case OPT_HELP:
 		cfg->help = true;
 		break;
@@ -514,5 +572,11 @@ int cli__parse_run(int argc, char *const argv[], const struct host_limits *limit
 				"--initrd needs --kernel (the default guest has its own)");
 	if (cfg->initrd && !*cfg->initrd)
 		return acc_errf(err, EINVAL, "--initrd: empty path");
+	if (cfg->broker.path && !cfg->name)
+		return acc_errf(err, EINVAL, "--broker needs --name: the broker knows VMs by name");
+	if (cfg->broker.path && (cfg->pool_mem || cfg->pool_cpus))
+		return acc_errf(
+			err, EINVAL,
+			"--pool and --broker exclude each other: the broker's pool applies");
 	return 0;
 }

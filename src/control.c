@@ -40,6 +40,7 @@ static int cmd_query_status(void *ctx, struct json_object *args, struct json_obj
 	file_bytes = mem && mem->nr_regions ? guest_mem__file_bytes(mem) : -ENODEV;
 	json_object_object_add(o, "memory-file-bytes",
 			       file_bytes >= 0 ? json_object_new_int64(file_bytes) : NULL);
+	json_object_object_add(o, "broker", m->has_broker ? broker_link__json(&m->broker) : NULL);
 	*ret = o;
 	return 0;
 }
@@ -90,6 +91,17 @@ static int cmd_query_stats(void *ctx, struct json_object *args, struct json_obje
 	return 0;
 }
 
+/* With a broker the host's changes are the broker's: one ledger, one place to change it. */
+static int refuse_with_broker(struct machine *m, struct qmp_error *err)
+{
+	if (!m->has_broker)
+		return 0;
+	return qmp__errorf(err, QMP_ERROR_GENERIC, EPERM,
+			   "the broker at %s decides this VM's allocation: use accord ctl %s "
+			   "set-allocation or reclaim with vm=%s",
+			   m->broker.path, m->broker.path, m->broker.name);
+}
+
 static int cmd_set_allocation(void *ctx, struct json_object *args, struct json_object **ret,
 			      struct qmp_error *err)
 {
@@ -110,6 +122,8 @@ static int cmd_set_allocation(void *ctx, struct json_object *args, struct json_o
 	if (!has_mem && !has_vcpus)
 		return qmp__errorf(err, QMP_ERROR_GENERIC, EINVAL,
 				   "set-allocation needs 'memory' or 'vcpus'");
+	if (refuse_with_broker(m, err))
+		return -EPERM;
 	n = vcpus > UINT32_MAX ? UINT32_MAX : (unsigned int)vcpus;
 	ret_code = resource__set_allocation(m->resource, has_mem ? &mem : NULL,
 					    has_vcpus ? &n : NULL, &err->err);
@@ -131,6 +145,8 @@ static int cmd_reclaim(void *ctx, struct json_object *args, struct json_object *
 	if (qmp_args__check(args, spec, 1, err) ||
 	    qmp_args__u64(args, "memory", &mem, &present, err))
 		return -EINVAL;
+	if (refuse_with_broker(m, err))
+		return -EPERM;
 	ret_code = resource__reclaim(m->resource, mem, &err->err);
 	if (ret_code)
 		return ret_code;
@@ -153,6 +169,8 @@ static int cmd_renegotiate(void *ctx, struct json_object *args, struct json_obje
 	    qmp_args__u64(args, "txn", &txn, &present, err) ||
 	    qmp_args__u64(args, "amount", &amount, &present, err))
 		return -EINVAL;
+	if (refuse_with_broker(m, err))
+		return -EPERM;
 	return resource__renegotiate(m->resource, txn, amount, &err->err);
 }
 

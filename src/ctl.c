@@ -339,8 +339,7 @@ static int ctl_args_json(const char *text, struct json_object **args, struct acc
 
 /* ---- options ---- */
 
-/* "10", "0.5": seconds, more than 0, to milliseconds. */
-static int ctl_parse_seconds(const char *s, int64_t *ms, struct acc_err *err)
+int ctl__parse_seconds(const char *opt, const char *s, int64_t *ms, struct acc_err *err)
 {
 	size_t whole = strspn(s, "0123456789"), frac = 0;
 	double v;
@@ -348,13 +347,13 @@ static int ctl_parse_seconds(const char *s, int64_t *ms, struct acc_err *err)
 	if (s[whole] == '.')
 		frac = strspn(s + whole + 1, "0123456789") + 1;
 	if (s[whole + frac] || whole + frac == 0 || (frac == 1 && !whole))
-		return acc_errf(err, EINVAL,
-				"--timeout: '%s' is not a number of seconds (e.g. 10 or 0.5)", s);
+		return acc_errf(err, EINVAL, "%s: '%s' is not a number of seconds (e.g. 10 or 0.5)",
+				opt, s);
 	v = strtod(s, NULL);
 	if (!(v > 0))
-		return acc_errf(err, EINVAL, "--timeout: '%s' is not more than 0", s);
+		return acc_errf(err, EINVAL, "%s: '%s' is not more than 0", opt, s);
 	if (v * 1000 > (double)CTL_TIMEOUT_MAX_MS)
-		return acc_errf(err, ERANGE, "--timeout: '%s' is more than a year", s);
+		return acc_errf(err, ERANGE, "%s: '%s' is more than a year", opt, s);
 	*ms = (int64_t)(v * 1000);
 	if (*ms < 1)
 		*ms = 1;
@@ -397,7 +396,7 @@ static int ctl_option(struct ctl_opts *o, int argc, char **argv, int *i, struct 
 	}
 	if (!strcmp(opt, "--timeout")) {
 		o->timeout_given = true;
-		return ctl_parse_seconds(value, &o->timeout_ms, err);
+		return ctl__parse_seconds(opt, value, &o->timeout_ms, err);
 	}
 	if (uint__parse(value, 1, UINT32_MAX, &o->count, err)) {
 		acc_err_prefix(err, "--count: ");
@@ -796,6 +795,79 @@ static int ctl_connect(struct ctl_conn *c, const char *path, int64_t timeout_ms,
 close_conn:
 	ctl_close(c);
 	return ret;
+}
+
+/* ---- the connection for other commands ---- */
+
+int ctl__open(const char *path, int64_t timeout_ms, struct ctl_conn **conn, struct acc_err *err)
+{
+	struct ctl_conn *c = malloc(sizeof(*c));
+	int ret;
+
+	if (!c)
+		return acc_errf(err, ENOMEM, "out of memory");
+	ret = ctl_connect(c, path, timeout_ms, err);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	*conn = c;
+	return 0;
+}
+
+int ctl__execute(struct ctl_conn *c, const char *command, struct json_object *args,
+		 int64_t timeout_ms, struct json_object **ret, struct acc_err *err)
+{
+	struct json_object *reply;
+	const char *cls, *desc;
+	int rc;
+
+	c->start = ctl_now_ms();
+	rc = ctl_request(c, c->start + timeout_ms, command, args, CTL_ID_COMMAND, &reply, err);
+	if (rc)
+		return rc;
+	if (ctl_error_of(reply, &cls, &desc)) {
+		rc = acc_errf(err, EREMOTEIO, "%s: %s: %s", command, cls, desc);
+	} else {
+		json_object_object_get_ex(reply, "return", ret);
+		json_object_get(*ret);
+	}
+	json_object_put(reply);
+	return rc;
+}
+
+int ctl__drain(struct ctl_conn *c, struct acc_err *err)
+{
+	char *nl;
+	int ret;
+
+	for (;;) {
+		if (c->len - c->off >= CTL_LINE_MAX)
+			return acc_errf(err, EMSGSIZE, "the server sent a line longer than %u MiB",
+					CTL_LINE_MAX >> 20);
+		/* A deadline already passed: read what is there, wait for nothing. */
+		ret = ctl_fill(c, 0, "events", err);
+		if (ret)
+			return ret == -ETIMEDOUT ? 0 : ret;
+		nl = memrchr(c->buf + c->off, '\n', c->len - c->off);
+		if (nl) {
+			c->off = (size_t)(nl + 1 - c->buf);
+			c->scan = 0;
+		}
+	}
+}
+
+int ctl__fd(const struct ctl_conn *c)
+{
+	return c->fd;
+}
+
+void ctl__close(struct ctl_conn *c)
+{
+	if (!c)
+		return;
+	ctl_close(c);
+	free(c);
 }
 
 /* ---- output ---- */

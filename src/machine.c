@@ -267,14 +267,16 @@ static int machine__create_resource(struct machine *m, struct acc_err *err)
 	static const struct resource_host_ops ops = { machine__set_vcpus, machine__describe,
 						      machine__event, NULL };
 	struct resource_host_ops host = ops;
+	struct resource_broker_ops broker = broker_link__ops(&m->broker);
 	struct resource_opts opts = {
-		.guest_id = 1,
+		.guest_id = m->has_broker ? m->broker.guest_id : 1,
 		.mem_max = m->cfg.mem_size,
 		.mem_granted = m->cfg.mem_grant,
 		.mem_pool = m->cfg.pool_mem,
 		.vcpus_max = m->cfg.cpus,
 		.vcpus_granted = m->cfg.cpus_grant,
 		.vcpus_pool = m->cfg.pool_cpus,
+		.broker = m->has_broker ? &broker : NULL,
 	};
 	struct machine_virtio *mv;
 	const struct guest_mem *mem;
@@ -309,6 +311,8 @@ static int machine__create_resource(struct machine *m, struct acc_err *err)
 		return ret;
 	}
 	m->resource = r;
+	if (m->has_broker)
+		broker_link__attach(&m->broker, r);
 	return machine__add_virtio(m, mv, &r->vdev, r, machine__destroy_resource, PCI_CLASS_OTHERS,
 				   err);
 }
@@ -507,6 +511,19 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	ret = console__open(&m->console, cfg->console, cfg->console_path, &m->log, err);
 	if (ret)
 		goto destroy_accel;
+	if (cfg->broker.path) {
+		/* Registered before the device exists: the broker gives the guest its id. */
+		struct resource_broker_state boot = { .mem_max = cfg->mem_size,
+						      .mem_granted = cfg->mem_grant,
+						      .vcpus_max = cfg->cpus,
+						      .vcpus_granted = cfg->cpus_grant };
+
+		ret = broker_link__start(&m->broker, &cfg->broker, cfg->name, &boot, &m->loop,
+					 &m->log, err);
+		if (ret)
+			goto close_console;
+		m->has_broker = true;
+	}
 	ret = machine__create_virtio(m, err);
 	if (ret)
 		goto destroy_virtio;
@@ -548,6 +565,9 @@ destroy_vcpus:
 	machine__destroy_vcpus(m);
 destroy_virtio:
 	machine__destroy_virtio(m);
+	if (m->has_broker)
+		broker_link__stop(&m->broker);
+close_console:
 	console__close(&m->console);
 destroy_accel:
 	if (uml)
@@ -745,6 +765,8 @@ void machine__destroy(struct machine *m)
 	close(m->stop_efd);
 	control__stop(m);
 	machine__destroy_vcpus(m);
+	if (m->has_broker)
+		broker_link__stop(&m->broker);
 	machine__destroy_virtio(m);
 	console__close(&m->console);
 	if (m->cfg.accel == ACCEL_UML)

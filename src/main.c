@@ -13,6 +13,7 @@
 #include "accord/vm.h"
 #include "accord/inventory.h"
 #include "accord/machine.h"
+#include "accord/top.h"
 
 static void host_limits(struct host_limits *limits)
 {
@@ -134,6 +135,8 @@ int main(int argc, char **argv)
 		return hostd__main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "ctl"))
 		return ctl__main(argc - 2, argv + 2, stdout, stderr);
+	if (!strcmp(cmd, "top"))
+		return top__main(argc - 2, argv + 2, stdout, stderr);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		fputs(cli_usage, stdout);
 		return 0;

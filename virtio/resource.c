@@ -278,6 +278,10 @@ static int resource__handle_request(struct virtio_dev *vdev, struct virtq_chain 
 		out_len = resource__answer_error(r, &h, RC_ETOOBIG, r->scratch, cap);
 	} else {
 		ret = resource__negotiate(r, msg, len, type, r->scratch, cap, &out_len);
+		if (ret == RES_PARKED) {
+			resource__park(r, chain);
+			return VIRTIO_REQ_DEFERRED;
+		}
 	}
 	if (ret || !out_len) {
 		*why = "virtio-resource answer does not fit the chain";
@@ -339,10 +343,9 @@ static int resource__handle_message(struct virtio_dev *vdev, struct virtq_chain 
 {
 	struct virtio_resource *r = vdev->priv;
 	uint8_t *msg = r->scratch + r->scratch_len;
-	struct rc_ack ack = { 0 };
 	struct json_object *data;
 	struct rc_message m;
-	size_t len, out_len;
+	size_t len, out_len = 0;
 	int ret;
 
 	if (chain->in_len < RES_ACK_MIN) {
@@ -355,9 +358,21 @@ static int resource__handle_message(struct virtio_dev *vdev, struct virtq_chain 
 		ret = RC_EUNSUPPORTED;
 	else if (!ret && !r->hello)
 		ret = RC_EORDER; /* HELLO first, on every queue */
-	if (!ret && m.dest != VIRTIO_RESOURCE_DEST_HOST)
-		ret = RC_ENOENT; /* VM-to-VM routing needs the broker */
-	if (ret) {
+	if (!ret && m.dest == VIRTIO_RESOURCE_DEST_NAMED) {
+		/* To another VM: the broker routes it, and the chain waits for its word. */
+		size_t cap =
+			chain->in_len < r->scratch_len ? (size_t)chain->in_len : r->scratch_len;
+
+		if (resource__message_to_vm(r, &m, r->scratch, cap, &out_len) == RES_PARKED) {
+			resource__park(r, chain);
+			return VIRTIO_REQ_DEFERRED;
+		}
+	} else if (!ret && m.dest != VIRTIO_RESOURCE_DEST_HOST) {
+		ret = RC_ENOENT; /* other VMs are addressed by name */
+	}
+	if (out_len) {
+		/* answered above */
+	} else if (ret) {
 		out_len = resource__answer_error(
 			r, ret == RC_ENOENT || ret == RC_EORDER ? &m.hdr : NULL, ret, r->scratch,
 			chain->in_len);
@@ -368,12 +383,7 @@ static int resource__handle_message(struct virtio_dev *vdev, struct virtq_chain 
 		json_object_object_add(data, "data",
 				       resource__payload_json(m.payload, m.payload_len));
 		resource__emit(r, "MESSAGE", data);
-		ack.hdr.type = VIRTIO_RESOURCE_A_ACK;
-		ack.hdr.txn = m.hdr.txn;
-		ack.mem_granted = r->mem.granted;
-		ack.mem_reserved = r->memres.reserved;
-		ack.vcpus_granted = (uint32_t)r->vcpu.granted;
-		out_len = rc_encode_ack(r->scratch, chain->in_len, &ack);
+		out_len = resource__answer_ack(r, &m.hdr, r->scratch, chain->in_len);
 	}
 	if (!out_len) {
 		*why = "virtio-resource message status does not fit the chain";
@@ -470,6 +480,7 @@ static void resource__reset(struct virtio_dev *vdev)
 	r->hello = false;
 	memres__clear(&r->memres);
 	r->ev_head = r->ev_count = 0;
+	resource__unpark_all(r);
 	resource__forget_agreements(r);
 	if (r->share)
 		share__close_all(r->share);
@@ -507,6 +518,16 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 	r->next_offer_id = 1;
 	r->next_host_txn = RES_HOST_TXN | 1;
 	r->share = opts->share;
+	if (opts->broker) {
+		r->broker = *opts->broker;
+		for (unsigned int i = 0; i < RES_MAX_WAITING; i++) {
+			r->waiting[i].chain = malloc(sizeof(*r->waiting[i].chain));
+			if (!r->waiting[i].chain) {
+				ret = acc_errf(err, ENOMEM, "virtio-resource: out of memory");
+				goto free_buffers;
+			}
+		}
+	}
 	if (r->share)
 		features |= 1ull << VIRTIO_RESOURCE_F_FILES;
 	if (rc_table_init(&r->table, r->entries, RES_TABLE_SIZE))
@@ -541,6 +562,8 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 exit_virtio:
 	virtio__exit(&r->vdev);
 free_buffers:
+	for (unsigned int i = 0; i < RES_MAX_WAITING; i++)
+		free(r->waiting[i].chain);
 	free(r->file_buf);
 	free(r->scratch);
 	free(r->inventory);
@@ -553,6 +576,8 @@ free_buffers:
 void virtio_resource__exit(struct virtio_resource *r)
 {
 	virtio__exit(&r->vdev);
+	for (unsigned int i = 0; i < RES_MAX_WAITING; i++)
+		free(r->waiting[i].chain);
 	free(r->file_buf);
 	free(r->scratch);
 	free(r->inventory);

@@ -12,7 +12,7 @@
 #include "accord/resource.h"
 
 /* Ask the guest to hand back memory down to @target (it reserves pages to comply). */
-static int resource__start_reclaim(struct virtio_resource *r, uint64_t target)
+int resource__start_reclaim(struct virtio_resource *r, uint64_t target)
 {
 	struct rc_ev_reclaim ev = { 0 };
 	struct json_object *data;

@@ -7,6 +7,7 @@
  * so a message out of order gets an ORDER error and changes nothing.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <json-c/json.h>
 #include <string.h>
 
@@ -71,19 +72,56 @@ static void offer_drop(struct virtio_resource *r, struct res_offer *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* An offer ends untaken: a broker frees what it holds for it. */
+static void offer_lapse(struct virtio_resource *r, struct res_offer *o)
+{
+	resource__broker_call(r, &(struct resource_broker_call){
+					 .what = RES_CALL_DECLINE,
+					 .txn = o->txn,
+					 .kind = o->offer.alt[0].kind,
+				 });
+	offer_drop(r, o);
+}
+
+/* A promise ends unkept (its agreement ended, or the driver went away). */
+static void deferred_drop(struct virtio_resource *r, struct res_deferred *d)
+{
+	struct policy_state *st = res_state(r, d->kind);
+
+	if (st)
+		st->pending -= d->amount;
+	resource__broker_call(r, &(struct resource_broker_call){
+					 .what = RES_CALL_CANCEL,
+					 .txn = d->txn,
+					 .kind = d->kind,
+				 });
+	memset(d, 0, sizeof(*d));
+}
+
+void resource__drop_promises(struct virtio_resource *r)
+{
+	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
+		if (r->deferred[i].txn)
+			deferred_drop(r, &r->deferred[i]);
+	}
+}
+
 void resource__forget_agreements(struct virtio_resource *r)
 {
 	/* Promises go with the driver they were made to; the allocation itself stays. */
-	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
-		struct res_deferred *d = &r->deferred[i];
-		struct policy_state *st = res_state(r, d->kind);
-
-		if (d->txn && st)
-			st->pending -= d->amount;
-		memset(d, 0, sizeof(*d));
-	}
+	resource__drop_promises(r);
 	resource__drop_offers(r);
 	rc_table_init(&r->table, r->entries, RES_TABLE_SIZE);
+}
+
+void resource__forget_offer(struct virtio_resource *r, uint64_t txn)
+{
+	struct res_offer *o = txn ? offer_find(r, txn) : NULL;
+
+	if (!o)
+		return;
+	rc_table_apply(&r->table, txn, RC_EV_EXPIRE, NULL, clock__monotonic_ns());
+	offer_drop(r, o);
 }
 
 void resource__drop_offers(struct virtio_resource *r)
@@ -94,7 +132,7 @@ void resource__drop_offers(struct virtio_resource *r)
 		if (!o->txn)
 			continue;
 		rc_table_apply(&r->table, o->txn, RC_EV_EXPIRE, NULL, clock__monotonic_ns());
-		offer_drop(r, o);
+		offer_lapse(r, o);
 	}
 }
 
@@ -108,7 +146,7 @@ static void resource__expire(struct virtio_resource *r)
 		struct res_offer *o = &r->offers[i];
 
 		if (o->txn && (rc_table_find(&r->table, o->txn, &e) || e->state != RC_S_OFFERED))
-			offer_drop(r, o);
+			offer_lapse(r, o);
 	}
 }
 
@@ -127,53 +165,90 @@ static uint64_t res_room(struct virtio_resource *r, const struct policy_state *s
 }
 
 /* Deliver promised parts, oldest first, as the host gets room (not @skip's yet). */
+/* A promise ends with its agreement. */
+static bool deferred_alive(struct virtio_resource *r, struct res_deferred *d)
+{
+	struct rc_entry *e;
+
+	if (!rc_table_find(&r->table, d->txn, &e) && e->state == RC_S_GRANTED)
+		return true;
+	deferred_drop(r, d);
+	return false;
+}
+
+/* Deliver @amount of promise @d now (all of it, or part when a broker says so). */
+static void deferred_deliver(struct virtio_resource *r, struct res_deferred *d, uint64_t amount)
+{
+	struct policy_state *st = res_state(r, d->kind);
+	struct rc_update u = { 0 };
+	struct rc_grant g = { 0 };
+	struct rc_entry *e;
+	size_t len;
+
+	st->granted += amount;
+	st->pending -= amount;
+	/* The agreement grows by the promised part (GRANTED + GRANT). */
+	g.amount = amount;
+	if (!rc_table_find(&r->table, d->txn, &e) && e->state == RC_S_GRANTED) {
+		u.amount = e->granted + amount;
+		u.answer.type = VIRTIO_RESOURCE_EV_GRANT;
+		if (!rc_table_apply(&r->table, d->txn, RC_EV_GRANT, &u, clock__monotonic_ns()))
+			g.amount = u.amount;
+	}
+	g.hdr.type = VIRTIO_RESOURCE_EV_GRANT;
+	g.hdr.txn = d->txn;
+	g.kind = d->kind;
+	g.allocation = st->granted;
+	len = rc_encode_grant(r->scratch, r->scratch_len, &g);
+	if (len)
+		resource__queue_event(r, r->scratch, len);
+	res_decision_event(r, "GRANT", &g.hdr, d->kind, amount, st->granted,
+			   "the rest of an accepted offer");
+	d->amount -= amount;
+	if (!d->amount)
+		memset(d, 0, sizeof(*d));
+	resource__changed(r, "deferred grant");
+}
+
 static void resource__satisfy_deferred_except(struct virtio_resource *r, uint64_t skip)
 {
-	bool changed = false;
-
 	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
 		struct res_deferred *d = &r->deferred[i];
 		struct policy_state *st = res_state(r, d->kind);
-		struct rc_update u = { 0 };
-		struct rc_grant g = { 0 };
-		struct rc_entry *e;
-		size_t len;
 
-		if (!d->txn || !st || d->txn == skip)
+		if (!d->txn || !st || d->txn == skip || !deferred_alive(r, d))
 			continue;
-		/* A promise ends with its agreement. */
-		if (rc_table_find(&r->table, d->txn, &e) || e->state != RC_S_GRANTED) {
-			st->pending -= d->amount;
-			memset(d, 0, sizeof(*d));
-			continue;
-		}
-		if (d->amount > res_room(r, st, d->kind))
-			continue;
-		st->granted += d->amount;
-		st->pending -= d->amount;
-		/* The agreement grows by the promised part (GRANTED + GRANT). */
-		g.amount = d->amount;
-		if (!rc_table_find(&r->table, d->txn, &e) && e->state == RC_S_GRANTED) {
-			u.amount = e->granted + d->amount;
-			u.answer.type = VIRTIO_RESOURCE_EV_GRANT;
-			if (!rc_table_apply(&r->table, d->txn, RC_EV_GRANT, &u,
-					    clock__monotonic_ns()))
-				g.amount = u.amount;
-		}
-		g.hdr.type = VIRTIO_RESOURCE_EV_GRANT;
-		g.hdr.txn = d->txn;
-		g.kind = d->kind;
-		g.allocation = st->granted;
-		len = rc_encode_grant(r->scratch, r->scratch_len, &g);
-		if (len)
-			resource__queue_event(r, r->scratch, len);
-		res_decision_event(r, "GRANT", &g.hdr, d->kind, d->amount, st->granted,
-				   "the rest of an accepted offer");
-		memset(d, 0, sizeof(*d));
-		changed = true;
+		/* A broker keeps its promises itself (resource__broker_deliver). */
+		if (!r->broker.call && d->amount <= res_room(r, st, d->kind))
+			deferred_deliver(r, d, d->amount);
 	}
-	if (changed)
-		resource__changed(r, "deferred grant");
+}
+
+void resource__broker_deliver(struct virtio_resource *r, uint64_t txn, uint16_t kind,
+			      uint64_t amount)
+{
+	struct res_deferred *d = NULL;
+	struct policy_state *st;
+
+	pthread_mutex_lock(&r->vdev.lock);
+	for (unsigned int i = 0; i < RES_MAX_DEFERRED && txn; i++) {
+		if (r->deferred[i].txn == txn && r->deferred[i].kind == kind)
+			d = &r->deferred[i];
+	}
+	st = res_state(r, kind);
+	if (d && deferred_alive(r, d) && amount && amount <= d->amount && st &&
+	    amount <= st->max - st->granted) {
+		deferred_deliver(r, d, amount);
+	} else {
+		/* No promise to keep (it ended here first): the broker takes it back. */
+		log_info(r->vdev.log, "virtio-resource: txn %llu: no promise for %llu; given back",
+			 (unsigned long long)txn, (unsigned long long)amount);
+		resource__broker_call(r, &(struct resource_broker_call){ .what = RES_CALL_RELEASE,
+									 .txn = txn,
+									 .kind = kind,
+									 .amount = amount });
+	}
+	pthread_mutex_unlock(&r->vdev.lock);
 }
 
 static bool deferred_free_slot(const struct virtio_resource *r)
@@ -232,8 +307,8 @@ static size_t answer_deny(const struct rc_hdr *h, uint16_t kind, uint16_t reason
 	return rc_encode_deny(out, cap, &d);
 }
 
-static size_t answer_ack(struct virtio_resource *r, const struct rc_hdr *h, uint8_t *out,
-			 size_t cap)
+size_t resource__answer_ack(struct virtio_resource *r, const struct rc_hdr *h, uint8_t *out,
+			    size_t cap)
 {
 	struct rc_ack a = { 0 };
 
@@ -261,12 +336,21 @@ static unsigned int res_open_transactions(struct virtio_resource *r)
 
 /* ---- REQUEST ---- */
 
+/* The guest asks while there is no broker to decide: it may retry soon. */
+static void no_broker_decision(struct policy_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->verdict = POLICY_DENY;
+	d->deny_reason = VIRTIO_RESOURCE_D_HOST_LIMIT;
+	d->retry_after_ms = RES_NO_BROKER_RETRY_MS;
+	snprintf(d->why, sizeof(d->why), "the host's broker is not reachable");
+}
+
 static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, size_t len,
-				uint8_t *out, size_t cap)
+				uint8_t *out, size_t cap, int *parked)
 {
 	struct policy_decision d;
 	struct rc_entry req = { 0 }, *e;
-	struct rc_update u = { 0 };
 	struct policy_state *st;
 	struct rc_request q;
 	int ret;
@@ -295,74 +379,109 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 	ret = rc_table_add(&r->table, &req, clock__monotonic_ns(), &e);
 	if (ret)
 		return resource__answer_error(r, &q.hdr, ret, out, cap);
+	if (r->broker.call) {
+		struct res_waiting w = { .what = RES_CALL_REQUEST,
+					 .queue = VIRTIO_RESOURCE_Q_REQUEST,
+					 .hdr = q.hdr,
+					 .kind = q.kind,
+					 .amount = req.amount };
 
-	policy__decide(st, &(struct policy_request){ req.amount, req.minimum }, &d);
-	switch (d.verdict) {
+		if (resource__ask_broker(
+			    r, &w,
+			    &(struct resource_broker_call){ .what = RES_CALL_REQUEST,
+							    .txn = q.hdr.txn,
+							    .kind = q.kind,
+							    .urgency = q.urgency,
+							    .amount = req.amount,
+							    .minimum = req.minimum })) {
+			*parked = RES_PARKED;
+			return 0;
+		}
+		no_broker_decision(&d);
+	} else {
+		policy__decide(st, &(struct policy_request){ req.amount, req.minimum }, &d);
+	}
+	return resource__decided(r, &q.hdr, q.kind, req.amount, &d, out, cap);
+}
+
+static size_t decided_deny(struct virtio_resource *r, const struct rc_hdr *h, uint16_t kind,
+			   uint64_t asked, uint16_t reason, uint32_t retry_ms, const char *why,
+			   uint8_t *out, size_t cap)
+{
+	struct policy_state *st = res_state(r, kind);
+	struct rc_update u = { 0 };
+
+	u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, reason, 0, retry_ms };
+	rc_table_apply(&r->table, h->txn, RC_EV_DENY, &u, clock__monotonic_ns());
+	res_decision_event(r, "DENY", h, kind, asked, st->granted, why);
+	return answer_deny(h, kind, reason, retry_ms, st->granted, out, cap);
+}
+
+size_t resource__decided(struct virtio_resource *r, const struct rc_hdr *h, uint16_t kind,
+			 uint64_t asked, const struct policy_decision *d, uint8_t *out, size_t cap)
+{
+	struct policy_state *st = res_state(r, kind);
+	struct rc_update u = { 0 };
+	struct res_offer *slot;
+	struct rc_offer *o;
+
+	switch (d->verdict) {
 	case POLICY_GRANT:
-		st->granted += d.amount;
-		u.amount = d.amount;
+		st->granted += d->amount;
+		u.amount = d->amount;
 		u.answer.type = VIRTIO_RESOURCE_A_GRANT;
-		rc_table_apply(&r->table, q.hdr.txn, RC_EV_GRANT, &u, clock__monotonic_ns());
-		res_decision_event(r, "GRANT", &q.hdr, q.kind, d.amount, st->granted, d.why);
+		rc_table_apply(&r->table, h->txn, RC_EV_GRANT, &u, clock__monotonic_ns());
+		res_decision_event(r, "GRANT", h, kind, d->amount, st->granted, d->why);
 		resource__changed(r, "grant");
-		return answer_grant(r, &q.hdr, q.kind, d.amount, st->granted, out, cap);
+		return answer_grant(r, h, kind, d->amount, st->granted, out, cap);
 	case POLICY_DENY:
-		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, d.deny_reason, 0,
-					       d.retry_after_ms };
-		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, clock__monotonic_ns());
-		res_decision_event(r, "DENY", &q.hdr, q.kind, req.amount, st->granted, d.why);
-		return answer_deny(&q.hdr, q.kind, d.deny_reason, d.retry_after_ms, st->granted,
-				   out, cap);
+		return decided_deny(r, h, kind, asked, d->deny_reason, d->retry_after_ms, d->why,
+				    out, cap);
 	case POLICY_OFFER:
 		break;
 	}
 
-	struct res_offer *slot = offer_find(r, 0);
-	struct rc_offer *o;
-
+	slot = offer_find(r, 0);
 	if (!slot) {
-		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, VIRTIO_RESOURCE_D_HOST_LIMIT,
-					       0, POLICY_RETRY_MS };
-		rc_table_apply(&r->table, q.hdr.txn, RC_EV_DENY, &u, clock__monotonic_ns());
-		res_decision_event(r, "DENY", &q.hdr, q.kind, req.amount, st->granted,
-				   "too many offers are open");
-		return answer_deny(&q.hdr, q.kind, VIRTIO_RESOURCE_D_HOST_LIMIT, POLICY_RETRY_MS,
-				   st->granted, out, cap);
+		/* A broker holds room for its offer until it hears otherwise. */
+		resource__broker_call(r, &(struct resource_broker_call){ .what = RES_CALL_DECLINE,
+									 .txn = h->txn,
+									 .kind = kind });
+		return decided_deny(r, h, kind, asked, VIRTIO_RESOURCE_D_HOST_LIMIT,
+				    POLICY_RETRY_MS, "too many offers are open", out, cap);
 	}
 	o = &slot->offer;
 	memset(o, 0, sizeof(*o));
 	o->hdr.type = VIRTIO_RESOURCE_A_OFFER;
-	o->hdr.txn = q.hdr.txn;
-	o->hdr.app_id = q.hdr.app_id;
+	o->hdr.txn = h->txn;
+	o->hdr.app_id = h->app_id;
 	o->offer_id = r->next_offer_id++;
 	o->expires_ms = RES_OFFER_EXPIRES_MS;
-	o->alt[0] = (struct rc_alternative){ q.kind, VIRTIO_RESOURCE_ALT_PART_NOW, 0, d.amount };
+	o->alt[0] = (struct rc_alternative){ kind, VIRTIO_RESOURCE_ALT_PART_NOW, 0, d->amount };
 	o->nr_alternatives = 1;
-	if (d.later)
+	if (d->later)
 		o->alt[o->nr_alternatives++] =
-			(struct rc_alternative){ q.kind, VIRTIO_RESOURCE_ALT_REST_LATER,
-						 POLICY_LATER_DELAY_MS, d.later };
-	slot->txn = q.hdr.txn;
-	st->pending += d.amount; /* held for this offer until it is taken or lapses */
+			(struct rc_alternative){ kind, VIRTIO_RESOURCE_ALT_REST_LATER,
+						 POLICY_LATER_DELAY_MS, d->later };
+	slot->txn = h->txn;
+	st->pending += d->amount; /* held for this offer until it is taken or lapses */
 	u.offer_id = o->offer_id;
 	u.timeout_ms = o->expires_ms;
 	u.answer.type = VIRTIO_RESOURCE_A_OFFER;
-	rc_table_apply(&r->table, q.hdr.txn, RC_EV_OFFER, &u, clock__monotonic_ns());
-	res_decision_event(r, "OFFER", &q.hdr, q.kind, d.amount, st->granted, d.why);
+	rc_table_apply(&r->table, h->txn, RC_EV_OFFER, &u, clock__monotonic_ns());
+	res_decision_event(r, "OFFER", h, kind, d->amount, st->granted, d->why);
 	return rc_encode_offer(out, cap, o);
 }
 
 /* ---- ACCEPT / DECLINE ---- */
 
 static size_t negotiate_accept(struct virtio_resource *r, const uint8_t *msg, size_t len,
-			       uint8_t *out, size_t cap)
+			       uint8_t *out, size_t cap, int *parked)
 {
 	uint64_t now_part = 0, later = 0;
-	struct rc_update u = { 0 };
-	struct policy_state *st;
 	struct res_offer *slot;
+	struct res_waiting w;
 	struct rc_accept a;
-	uint16_t kind;
 	int ret;
 
 	ret = rc_decode_accept(msg, len, &a);
@@ -390,25 +509,55 @@ static size_t negotiate_accept(struct virtio_resource *r, const uint8_t *msg, si
 	/* A promise the host could not keep track of must not be accepted. */
 	if (later && !deferred_free_slot(r))
 		return resource__answer_error(r, &a.hdr, RC_EBUSY, out, cap);
-	kind = slot->offer.alt[0].kind;
-	st = res_state(r, kind);
-	u.amount = now_part;
-	u.offer_id = a.offer_id;
-	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
-	ret = rc_table_apply(&r->table, a.hdr.txn, RC_EV_ACCEPT, &u, clock__monotonic_ns());
-	if (ret)
-		return resource__answer_error(r, &a.hdr, ret, out, cap);
-	offer_drop(r, slot); /* gives back what it held */
-	st->granted += now_part;
-	if (later) {
-		deferred_add(r, a.hdr.txn, kind, later);
-		st->pending += later;
+	w = (struct res_waiting){ .what = RES_CALL_ACCEPT,
+				  .queue = VIRTIO_RESOURCE_Q_REQUEST,
+				  .hdr = a.hdr,
+				  .kind = slot->offer.alt[0].kind,
+				  .amount = now_part,
+				  .later = later,
+				  .offer_id = a.offer_id };
+	if (r->broker.call) {
+		/* The broker turns its hold into the allocation first; no broker: the offer is
+		 * void. */
+		if (!resource__ask_broker(r, &w,
+					  &(struct resource_broker_call){ .what = RES_CALL_ACCEPT,
+									  .txn = a.hdr.txn,
+									  .kind = w.kind,
+									  .amount = now_part,
+									  .later = later }))
+			return resource__answer_error(r, &a.hdr, RC_EBUSY, out, cap);
+		*parked = RES_PARKED;
+		return 0;
 	}
-	res_decision_event(r, "GRANT", &a.hdr, kind, now_part, st->granted, "offer accepted");
+	len = resource__accepted(r, &w, out, cap);
+	return len ? len : resource__answer_error(r, &a.hdr, RC_EORDER, out, cap);
+}
+
+/* Apply an accepted offer: 0 bytes when it lapsed meanwhile (the caller answers). */
+size_t resource__accepted(struct virtio_resource *r, const struct res_waiting *w, uint8_t *out,
+			  size_t cap)
+{
+	struct policy_state *st = res_state(r, w->kind);
+	struct res_offer *slot = offer_find(r, w->hdr.txn);
+	struct rc_update u = { 0 };
+
+	u.amount = w->amount;
+	u.offer_id = w->offer_id;
+	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
+	if (!slot || !st ||
+	    rc_table_apply(&r->table, w->hdr.txn, RC_EV_ACCEPT, &u, clock__monotonic_ns()))
+		return 0;
+	offer_drop(r, slot); /* gives back what it held */
+	st->granted += w->amount;
+	if (w->later) {
+		deferred_add(r, w->hdr.txn, w->kind, w->later);
+		st->pending += w->later;
+	}
+	res_decision_event(r, "GRANT", &w->hdr, w->kind, w->amount, st->granted, "offer accepted");
 	resource__changed(r, "offer accepted");
 	/* This txn's own promise waits: its EV_GRANT must not overtake this answer. */
-	resource__satisfy_deferred_except(r, a.hdr.txn);
-	return answer_grant(r, &a.hdr, kind, now_part, st->granted, out, cap);
+	resource__satisfy_deferred_except(r, w->hdr.txn);
+	return answer_grant(r, &w->hdr, w->kind, w->amount, st->granted, out, cap);
 }
 
 static size_t negotiate_decline(struct virtio_resource *r, const uint8_t *msg, size_t len,
@@ -430,10 +579,10 @@ static size_t negotiate_decline(struct virtio_resource *r, const uint8_t *msg, s
 	ret = rc_table_apply(&r->table, dc.hdr.txn, RC_EV_DECLINE, &u, clock__monotonic_ns());
 	if (ret)
 		return resource__answer_error(r, &dc.hdr, ret, out, cap);
-	offer_drop(r, slot);
+	offer_lapse(r, slot);
 	log_info(r->vdev.log, "virtio-resource: txn %llu: offer declined",
 		 (unsigned long long)dc.hdr.txn);
-	return answer_ack(r, &dc.hdr, out, cap);
+	return resource__answer_ack(r, &dc.hdr, out, cap);
 }
 
 /* ---- shrinking: releases and reclaims, newest agreements first ---- */
@@ -515,11 +664,15 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 		resource__shrink_agreements(r, rel.kind, rel.amount, false);
 	}
 	st->granted -= rel.amount;
+	resource__broker_call(r, &(struct resource_broker_call){ .what = RES_CALL_RELEASE,
+								 .txn = rel.hdr.txn,
+								 .kind = rel.kind,
+								 .amount = rel.amount });
 	res_decision_event(r, "RELEASE", &rel.hdr, rel.kind, rel.amount, st->granted,
 			   "given back by the guest");
 	resource__changed(r, "release");
 	resource__satisfy_deferred(r);
-	return answer_ack(r, &rel.hdr, out, cap);
+	return resource__answer_ack(r, &rel.hdr, out, cap);
 }
 
 /* ---- RENEGOTIATE (the guest reopens a granted agreement) ---- */
@@ -541,7 +694,7 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 		rc_table_apply(&r->table, rn->hdr.txn, RC_EV_DENY, &u, now);
 		res_decision_event(r, "DENY", &rn->hdr, rn->kind, cur, st->granted,
 				   "the guest declined the host's renegotiation");
-		return answer_ack(r, &rn->hdr, out, cap);
+		return resource__answer_ack(r, &rn->hdr, out, cap);
 	}
 	if (rn->amount != want)
 		return resource__answer_error(r, &rn->hdr, RC_ERANGE, out, cap);
@@ -562,7 +715,7 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 }
 
 static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *msg, size_t len,
-				    uint8_t *out, size_t cap)
+				    uint8_t *out, size_t cap, int *parked)
 {
 	struct policy_decision d = { 0 };
 	struct rc_update u = { 0 };
@@ -590,30 +743,75 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 	if (want < cur && rn.kind == VIRTIO_RESOURCE_K_MEMORY &&
 	    !mem_release_ready(r, st->granted - (cur - want)))
 		return resource__answer_error(r, &rn.hdr, RC_EORDER, out, cap);
-	if (want > cur)
-		policy__decide(st, &(struct policy_request){ want - cur, want - cur }, &d);
 	u.amount = want;
 	rc_table_apply(&r->table, rn.hdr.txn, RC_EV_RENEGOTIATE, &u, now);
-	if (want > cur && d.verdict != POLICY_GRANT) {
-		/* A policy denial keeps its reason; an offer is not made: no room now. */
+	if (want > cur && r->broker.call) {
+		struct res_waiting w = { .what = RES_CALL_REQUEST,
+					 .queue = VIRTIO_RESOURCE_Q_REQUEST,
+					 .hdr = rn.hdr,
+					 .kind = rn.kind,
+					 .amount = want,
+					 .renegotiate = true };
+
+		if (resource__ask_broker(r, &w,
+					 &(struct resource_broker_call){ .what = RES_CALL_REQUEST,
+									 .txn = rn.hdr.txn,
+									 .kind = rn.kind,
+									 .urgency = e->urgency,
+									 .amount = want - cur,
+									 .minimum = want - cur })) {
+			*parked = RES_PARKED;
+			return 0;
+		}
+		no_broker_decision(&d);
+	} else if (want > cur) {
+		policy__decide(st, &(struct policy_request){ want - cur, want - cur }, &d);
+	} else {
+		d.verdict = POLICY_GRANT;
+		d.amount = 0;
+	}
+	return resource__renegotiated(r, &rn.hdr, rn.kind, want, &d, out, cap);
+}
+
+/* Apply the decision on growing (or keep/shrink) a RENEGOTIATING agreement to @want. */
+size_t resource__renegotiated(struct virtio_resource *r, const struct rc_hdr *h, uint16_t kind,
+			      uint64_t want, const struct policy_decision *d, uint8_t *out,
+			      size_t cap)
+{
+	struct policy_state *st = res_state(r, kind);
+	uint64_t now = clock__monotonic_ns(), cur;
+	struct rc_update u = { 0 };
+	struct rc_entry *e;
+
+	if (rc_table_find(&r->table, h->txn, &e) || e->state != RC_S_RENEGOTIATING)
+		return 0;
+	cur = e->granted;
+	if (want > cur && (d->verdict != POLICY_GRANT || d->amount != want - cur)) {
+		/* A denial keeps its reason; an offer is not made: no room now. */
 		uint16_t reason =
-			d.verdict == POLICY_DENY ? d.deny_reason : VIRTIO_RESOURCE_D_HOST_LIMIT;
-		uint32_t retry = d.verdict == POLICY_DENY ? d.retry_after_ms : POLICY_RETRY_MS;
+			d->verdict == POLICY_DENY ? d->deny_reason : VIRTIO_RESOURCE_D_HOST_LIMIT;
+		uint32_t retry = d->verdict == POLICY_DENY ? d->retry_after_ms : POLICY_RETRY_MS;
 
 		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, reason, 0, retry };
-		rc_table_apply(&r->table, rn.hdr.txn, RC_EV_DENY, &u, now);
-		res_decision_event(r, "DENY", &rn.hdr, rn.kind, want - cur, st->granted,
+		rc_table_apply(&r->table, h->txn, RC_EV_DENY, &u, now);
+		res_decision_event(r, "DENY", h, kind, want - cur, st->granted,
 				   "renegotiation: no room for more");
-		return answer_deny(&rn.hdr, rn.kind, reason, retry, st->granted, out, cap);
+		return answer_deny(h, kind, reason, retry, st->granted, out, cap);
 	}
+	u.amount = want;
 	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
-	rc_table_apply(&r->table, rn.hdr.txn, RC_EV_GRANT, &u, now);
+	rc_table_apply(&r->table, h->txn, RC_EV_GRANT, &u, now);
 	st->granted = st->granted - cur + want;
-	res_decision_event(r, "GRANT", &rn.hdr, rn.kind, want, st->granted, "renegotiated");
+	if (want < cur)
+		resource__broker_call(r, &(struct resource_broker_call){ .what = RES_CALL_RELEASE,
+									 .txn = h->txn,
+									 .kind = kind,
+									 .amount = cur - want });
+	res_decision_event(r, "GRANT", h, kind, want, st->granted, "renegotiated");
 	if (want != cur)
 		resource__changed(r, "renegotiation");
 	resource__satisfy_deferred(r);
-	return answer_grant(r, &rn.hdr, rn.kind, want, st->granted, out, cap);
+	return answer_grant(r, h, kind, want, st->granted, out, cap);
 }
 
 /* ---- RESERVE / UNRESERVE ---- */
@@ -704,19 +902,21 @@ static size_t negotiate_ranges(struct virtio_resource *r, const uint8_t *msg, si
 		  (unsigned long long)(r->memres.reserved >> 20));
 	if (reserve)
 		resource__check_reclaim_done(r);
-	return answer_ack(r, &ranges.hdr, out, cap);
+	return resource__answer_ack(r, &ranges.hdr, out, cap);
 }
 
 int resource__negotiate(struct virtio_resource *r, const uint8_t *msg, size_t len, uint16_t type,
 			uint8_t *out, size_t cap, size_t *out_len)
 {
+	int parked = 0;
+
 	resource__expire(r);
 	switch (type) {
 	case VIRTIO_RESOURCE_T_REQUEST:
-		*out_len = negotiate_request(r, msg, len, out, cap);
+		*out_len = negotiate_request(r, msg, len, out, cap, &parked);
 		break;
 	case VIRTIO_RESOURCE_T_ACCEPT:
-		*out_len = negotiate_accept(r, msg, len, out, cap);
+		*out_len = negotiate_accept(r, msg, len, out, cap, &parked);
 		break;
 	case VIRTIO_RESOURCE_T_DECLINE:
 		*out_len = negotiate_decline(r, msg, len, out, cap);
@@ -725,7 +925,7 @@ int resource__negotiate(struct virtio_resource *r, const uint8_t *msg, size_t le
 		*out_len = negotiate_release(r, msg, len, out, cap);
 		break;
 	case VIRTIO_RESOURCE_T_RENEGOTIATE:
-		*out_len = negotiate_renegotiate(r, msg, len, out, cap);
+		*out_len = negotiate_renegotiate(r, msg, len, out, cap, &parked);
 		break;
 	case VIRTIO_RESOURCE_T_RESERVE:
 	case VIRTIO_RESOURCE_T_UNRESERVE:
@@ -740,5 +940,5 @@ int resource__negotiate(struct virtio_resource *r, const uint8_t *msg, size_t le
 		break;
 	}
 	}
-	return 0;
+	return parked;
 }

@@ -67,8 +67,10 @@ static const char usage_text[] =
 	"  release ID [AMOUNT]       give an agreement back (default: all of it)\n"
 	"  query ID                  one request's state\n"
 	"  table                     the request table\n"
-	"  send TEXT...              send the words, joined by spaces, to the host\n"
-	"  recv [--wait] [--timeout TIME]  print the host's messages, one per line\n"
+	"  send [--to VM] TEXT...    send the words, joined by spaces, to the host, or\n"
+	"                            through the host's broker to the VM named VM\n"
+	"  recv [--wait] [--timeout TIME]  print the messages, one per line (another\n"
+	"                            VM's start with \"from NAME: \")\n"
 	"  cat FILE                  copy FILE from the host's shared directory to stdout\n"
 	"\n"
 	"SIZE: bytes, or with K, M, G, T (powers of 1024): 64M, 1G. TIME: milliseconds,\n"
@@ -349,6 +351,21 @@ static ssize_t read_record(int fd, void *buf, size_t cap)
 }
 
 /* Printable text as it is, anything else escaped. */
+static void print_payload(const uint8_t *p, uint32_t len);
+
+/* A message; another VM's starts with its name and a NUL (VIRTIO_RESOURCE_DEST_NAMED). */
+static void print_message(uint32_t source, const uint8_t *p, uint32_t len)
+{
+	const uint8_t *nul = source ? memchr(p, '\0', len) : NULL;
+
+	if (nul) {
+		printf("from %.*s: ", (int)(nul - p), (const char *)p);
+		len -= (uint32_t)(nul + 1 - p);
+		p = nul + 1;
+	}
+	print_payload(p, len);
+}
+
 static void print_payload(const uint8_t *p, uint32_t len)
 {
 	uint32_t i;
@@ -401,8 +418,9 @@ static int wait_answer(int fd, __u64 id, uint32_t timeout_ms,
 			return out->error;
 		}
 		if (rec.ev.type == VIRTIO_RESOURCE_DEV_EV_MESSAGE) {
-			printf("message from %u: ", rec.ev.message.source);
-			print_payload(rec.bytes + sizeof(rec.ev), rec.ev.message.len);
+			printf("message: ");
+			print_message(rec.ev.message.source, rec.bytes + sizeof(rec.ev),
+				      rec.ev.message.len);
 		}
 	}
 }
@@ -751,30 +769,48 @@ static int cmd_table(int argc, char **argv)
 static int cmd_send(int argc, char **argv)
 {
 	struct virtio_resource_dev_message m = { .size = sizeof(m) };
-	size_t len = 0, n;
+	const char *to = NULL;
+	size_t len = 1, n = 0, head = 0;
 	char *text;
-	int i, fd;
+	int i = 1, fd;
 
-	if (argc < 2)
-		usage_error("send TEXT...");
-	for (i = 1; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	text = malloc(len);
+	if (argc > 2 && !strcmp(argv[1], "--to")) {
+		to = argv[2];
+		i = 3;
+		if (!*to || strlen(to) >= VIRTIO_RESOURCE_MAX_NAME)
+			usage_error("send: a VM name is 1 to %d bytes",
+				    VIRTIO_RESOURCE_MAX_NAME - 1);
+		/* Another VM's name leads the payload, with its NUL. */
+		head = strlen(to) + 1;
+	}
+	if (i >= argc)
+		usage_error("send [--to VM] TEXT...");
+	for (int j = i; j < argc; j++)
+		len += strlen(argv[j]) + 1;
+	text = malloc(head + len);
 	if (!text)
 		fail("send: out of memory");
-	for (i = 1, n = 0; i < argc; i++) {
-		n += (size_t)sprintf(text + n, "%s%s", i > 1 ? " " : "", argv[i]);
-	}
-	if (!n || n > VIRTIO_RESOURCE_DEV_MAX_PAYLOAD)
-		fail("send: %zu bytes (1..%d)", n, VIRTIO_RESOURCE_DEV_MAX_PAYLOAD);
-	m.dest = VIRTIO_RESOURCE_DEST_HOST;
-	m.len = (uint32_t)n;
+	if (to)
+		memcpy(text, to, head);
+	for (int j = i; j < argc; j++)
+		n += (size_t)sprintf(text + head + n, "%s%s", j > i ? " " : "", argv[j]);
+	if (!n || head + n > VIRTIO_RESOURCE_DEV_MAX_PAYLOAD)
+		fail("send: %zu bytes (1..%zu)", n, VIRTIO_RESOURCE_DEV_MAX_PAYLOAD - head);
+	m.dest = to ? VIRTIO_RESOURCE_DEST_NAMED : VIRTIO_RESOURCE_DEST_HOST;
+	m.len = (uint32_t)(head + n);
 	m.data = (uintptr_t)text;
 	fd = dev_open(0);
-	if (ioctl(fd, VIRTIO_RESOURCE_DEV_IOC_SEND, &m))
+	if (ioctl(fd, VIRTIO_RESOURCE_DEV_IOC_SEND, &m)) {
+		if (to && errno == ENOENT)
+			fail("send: no VM named '%s' is registered with the host's broker", to);
+		if (to && errno == EAGAIN)
+			fail("send: '%s' cannot take more messages now (its queue is full, or "
+			     "the broker is away); try again",
+			     to);
 		fail("send: %s", strerror(errno));
+	}
 	close(fd);
-	printf("sent %zu bytes to the host (txn %llu)\n", n, m.txn);
+	printf("sent %zu bytes to %s (txn %llu)\n", n, to ? to : "the host", m.txn);
 	free(text);
 	return EX_GRANTED;
 }
@@ -835,7 +871,8 @@ static int cmd_recv(int argc, char **argv)
 			continue;
 		}
 		if (rec.ev.type == VIRTIO_RESOURCE_DEV_EV_MESSAGE) {
-			print_payload(rec.bytes + sizeof(rec.ev), rec.ev.message.len);
+			print_message(rec.ev.message.source, rec.bytes + sizeof(rec.ev),
+				      rec.ev.message.len);
 			got++;
 		} else if (rec.ev.type == VIRTIO_RESOURCE_DEV_EV_ANSWER) {
 			print_record_answer(&rec.ev.answer);

@@ -34,6 +34,15 @@ struct disk_config {
 	char serial[RUN_MAX_SERIAL + 1];
 };
 
+/* PATH[,weight=N][,memory-floor=SIZE][,vcpus-floor=N] of `accord run --broker`. */
+struct broker_opts {
+	const char *path;
+	uint32_t weight; /* 0: the broker's default */
+	uint64_t mem_floor;
+	unsigned int vcpus_floor;
+	bool has_mem_floor, has_vcpus_floor;
+};
+
 struct run_config {
 	enum accel_mode accel;
 	const char *kernel; /* NULL: the default guest (accel__choose fills it in) */
@@ -48,6 +57,8 @@ struct run_config {
 	unsigned int pool_cpus;	 /* likewise for vCPUs (0: cpus) */
 	const char *share;	 /* directory shared read-only with the guest */
 	const char *api_socket;
+	struct broker_opts broker; /* path NULL: no broker */
+	char broker_path[108];	   /* broker.path points here */
 	enum console_mode console;
 	const char *console_path;
 	int log_level; /* enum log_level */

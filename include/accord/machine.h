@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "accord/broker_link.h"
 #include "accord/bus.h"
 #include "accord/cli.h"
 #include "accord/console.h"
@@ -59,6 +60,8 @@ struct machine {
 	struct host_inventory *inventory;
 	struct share *share;
 	struct qmp_server *qmp;
+	struct broker_link broker; /* with cfg.broker.path */
+	bool has_broker;
 	unsigned int nr_virtio;
 	uint64_t next_bar;
 	struct uart com1;

@@ -82,8 +82,16 @@ struct rt {
 
 extern struct rt rt; /* test_resource.c */
 
-Suite *resource_suite(void); /* test_resource.c */
-Suite *policy_suite(void);   /* test_policy.c */
+Suite *resource_suite(void);	    /* test_resource.c */
+Suite *policy_suite(void);	    /* test_policy.c */
+Suite *resource_broker_suite(void); /* test_resource_broker.c */
+
+/* test_resource.c's fixture parts, shared by the other files of the runner. */
+struct resource_opts rt_opts(void);
+void rt_clear(void);
+void rt_start(const struct resource_opts *o, bool driver_ok);
+void rt_teardown(void);
+void rt_hello_ok(void);
 
 /* ---- the fake machine ---- */
 
@@ -415,6 +423,19 @@ static inline long rt_request(uint64_t txn, uint16_t kind, uint64_t amount, uint
 
 	ck_assert_uint_gt(n, 0);
 	return rt_call(buf, n);
+}
+
+static inline long rt_message(uint64_t txn, uint32_t dest, const void *payload, uint32_t len)
+{
+	static uint8_t buf[RES_MAX_MESSAGE * 2];
+	struct rc_message m = { .hdr = { .type = VIRTIO_RESOURCE_T_MESSAGE, .txn = txn },
+				.dest = dest,
+				.payload = payload,
+				.payload_len = len };
+	size_t n = rc_encode_message(buf, sizeof(buf), &m);
+
+	ck_assert_uint_gt(n, 0);
+	return rt_post(VIRTIO_RESOURCE_Q_MESSAGE, buf, n, 64);
 }
 
 static inline long rt_accept(uint64_t txn, uint32_t offer_id, uint32_t choices)

@@ -372,6 +372,39 @@ START_TEST(test_bad_console_is_rejected)
 }
 END_TEST
 
+START_TEST(test_broker_with_its_options)
+{
+	ck_assert_int_eq(PARSE("--kernel=k", "--name", "web", "--broker", "/run/h.sock"), 0);
+	ck_assert_str_eq(cfg.broker.path, "/run/h.sock");
+	ck_assert_uint_eq(cfg.broker.weight, 0);
+	ck_assert(!cfg.broker.has_mem_floor && !cfg.broker.has_vcpus_floor);
+	ck_assert_int_eq(PARSE("--kernel=k", "--name=web",
+			       "--broker=/h.sock,weight=250,memory-floor=512M,vcpus-floor=1"),
+			 0);
+	ck_assert_str_eq(cfg.broker.path, "/h.sock");
+	ck_assert_uint_eq(cfg.broker.weight, 250);
+	ck_assert(cfg.broker.has_mem_floor && cfg.broker.has_vcpus_floor);
+	ck_assert_uint_eq(cfg.broker.mem_floor, 512 * MiB);
+	ck_assert_uint_eq(cfg.broker.vcpus_floor, 1);
+}
+END_TEST
+
+START_TEST(test_bad_broker_options_are_rejected)
+{
+	ck_assert_error(PARSE("--kernel=k", "--broker=/h.sock"), EINVAL,
+			"--broker needs --name: the broker knows VMs by name");
+	ck_assert_error(PARSE("--kernel=k", "--name=a", "--broker=,weight=2"), EINVAL,
+			"--broker: empty path");
+	ck_assert_error(PARSE("--kernel=k", "--name=a", "--broker=/h,speed=2"), EINVAL,
+			"--broker: 'speed=2' is not weight=N, memory-floor=SIZE or vcpus-floor=N");
+	ck_assert_int_eq(PARSE("--kernel=k", "--name=a", "--broker=/h,weight=0"), -ERANGE);
+	ck_assert_int_eq(PARSE("--kernel=k", "--name=a", "--broker=/h,memory-floor=lots"), -EINVAL);
+	ck_assert_error(PARSE("--kernel=k", "--name=a", "--broker=/h", "--pool", "memory=1G"),
+			EINVAL,
+			"--pool and --broker exclude each other: the broker's pool applies");
+}
+END_TEST
+
 START_TEST(test_cmdline_too_long_is_rejected)
 {
 	char *line = malloc(RUN_MAX_CMDLINE + 2);
@@ -558,6 +591,8 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, test_cpus_out_of_range_is_rejected);
 	tcase_add_test(tc, test_cpus_not_a_number_is_rejected);
 	tcase_add_test(tc, test_bad_console_is_rejected);
+	tcase_add_test(tc, test_broker_with_its_options);
+	tcase_add_test(tc, test_bad_broker_options_are_rejected);
 	tcase_add_test(tc, test_cmdline_too_long_is_rejected);
 	tcase_add_test(tc, test_bad_name_is_rejected);
 	tcase_add_test(tc, test_bad_log_level_is_rejected);

@@ -36,7 +36,7 @@ static struct json_object *rt_requests; /* the last requests view, put at teardo
 
 /* ---- fixtures ---- */
 
-static struct resource_opts rt_opts(void)
+struct resource_opts rt_opts(void)
 {
 	return (struct resource_opts){ .guest_id = RT_GUEST_ID,
 				       .mem_max = RT_RAM,
@@ -64,7 +64,7 @@ static int rt_init(const struct resource_opts *o, long describe_result, struct a
 	return virtio_resource__init(rt.r, o, &host, &rt.mem, &rt.log, &rt.rl, err);
 }
 
-static void rt_start(const struct resource_opts *o, bool driver_ok)
+void rt_start(const struct resource_opts *o, bool driver_ok)
 {
 	struct acc_err err = { { 0 } };
 
@@ -74,7 +74,7 @@ static void rt_start(const struct resource_opts *o, bool driver_ok)
 		rt_driver_ok();
 }
 
-static void rt_clear(void)
+void rt_clear(void)
 {
 	memset(&rt, 0, sizeof(rt));
 	rt.mem.fd = -1;
@@ -132,7 +132,7 @@ static void setup_share(void)
 	rt_start(&o, true);
 }
 
-static void teardown(void)
+void rt_teardown(void)
 {
 	if (rt_requests)
 		json_object_put(rt_requests);
@@ -161,7 +161,7 @@ static void rt_comply(void)
 	ck_assert_uint_eq(resource__mem_usable(rt.r), rt.r->mem.granted);
 }
 
-static void rt_hello_ok(void)
+void rt_hello_ok(void)
 {
 	ck_assert_uint_eq(rt_answer_type(rt_hello(1000, 256 * MiB)), VIRTIO_RESOURCE_A_WELCOME);
 }
@@ -325,7 +325,7 @@ START_TEST(test_init_fails_when_the_hardware_cannot_be_described)
 	ck_assert_uint_eq(rt.host.describe_calls, 1);
 	free(rt.r); /* init freed everything it had */
 	rt.r = NULL;
-	teardown();
+	rt_teardown();
 }
 END_TEST
 
@@ -1728,19 +1728,6 @@ END_TEST
 
 /* ---- messages ---- */
 
-static long rt_message(uint64_t txn, uint32_t dest, const void *payload, uint32_t len)
-{
-	static uint8_t buf[RES_MAX_MESSAGE * 2];
-	struct rc_message m = { .hdr = { .type = VIRTIO_RESOURCE_T_MESSAGE, .txn = txn },
-				.dest = dest,
-				.payload = payload,
-				.payload_len = len };
-	size_t n = rc_encode_message(buf, sizeof(buf), &m);
-
-	ck_assert_uint_gt(n, 0);
-	return rt_post(VIRTIO_RESOURCE_Q_MESSAGE, buf, n, 64);
-}
-
 START_TEST(test_messages_to_the_host)
 {
 	static const uint8_t binary[] = { 0x00, 0x01, 0xff, 'a' };
@@ -2259,7 +2246,7 @@ Suite *resource_suite(void)
 	TCase *tc_vcpus = tcase_create("many-vcpus");
 	TCase *tc_files = tcase_create("files");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, rt_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_device_identity_features_and_config);
 	tcase_add_test(tc, test_request_before_hello_is_order);
@@ -2320,16 +2307,16 @@ Suite *resource_suite(void)
 	tcase_add_test(tc_init, test_init_fails_when_the_hardware_cannot_be_described);
 	suite_add_tcase(s, tc_init);
 
-	tcase_add_checked_fixture(tc_nodrv, setup_no_driver, teardown);
+	tcase_add_checked_fixture(tc_nodrv, setup_no_driver, rt_teardown);
 	tcase_add_test(tc_nodrv, test_events_raised_before_driver_ok_go_out_on_activate);
 	suite_add_tcase(s, tc_nodrv);
 
-	tcase_add_checked_fixture(tc_vcpus, setup_many_vcpus, teardown);
+	tcase_add_checked_fixture(tc_vcpus, setup_many_vcpus, rt_teardown);
 	tcase_set_timeout(tc_vcpus, 60);
 	tcase_add_test(tc_vcpus, test_table_full_of_live_agreements_is_busy);
 	suite_add_tcase(s, tc_vcpus);
 
-	tcase_add_checked_fixture(tc_files, setup_share, teardown);
+	tcase_add_checked_fixture(tc_files, setup_share, rt_teardown);
 	tcase_add_test(tc_files, test_files_open_stat_close);
 	tcase_add_test(tc_files, test_file_queue_needs_hello_first);
 	tcase_add_test(tc_files, test_file_read_answers_the_bytes);
@@ -2344,6 +2331,7 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, resource_broker_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

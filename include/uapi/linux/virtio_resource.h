@@ -324,6 +324,13 @@ struct virtio_resource_stats {
 };
 
 #define VIRTIO_RESOURCE_DEST_HOST 0
+/*
+ * T_MESSAGE to another VM, by name, through the host's broker: the payload
+ * starts with the VM's name and a NUL. An EV_MESSAGE whose source is not
+ * DEST_HOST came from another VM and starts with that VM's name and a NUL.
+ */
+#define VIRTIO_RESOURCE_DEST_NAMED 0xffffffffu
+#define VIRTIO_RESOURCE_MAX_NAME   64 /* a VM name, NUL included */
 
 /* T_MESSAGE (guest -> host) and EV_MESSAGE (host -> guest). */
 struct virtio_resource_message {

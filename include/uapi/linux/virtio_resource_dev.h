@@ -207,10 +207,15 @@ struct virtio_resource_dev_info {
 	__u32 reserved;		/* in: 0 */
 };
 
-/* VIRTIO_RESOURCE_DEV_IOC_SEND: a message to the host (T_MESSAGE). */
+/*
+ * VIRTIO_RESOURCE_DEV_IOC_SEND: a message (T_MESSAGE) to the host, or with
+ * dest VIRTIO_RESOURCE_DEST_NAMED to another VM through the host's broker:
+ * the payload then starts with that VM's name and a NUL. -ENOENT: no VM of
+ * that name; -EAGAIN: its queue is full or the broker is away.
+ */
 struct virtio_resource_dev_message {
 	__u32 size;		/* in */
-	__u32 dest;		/* in: VIRTIO_RESOURCE_DEST_HOST (others need a broker) */
+	__u32 dest;		/* in: VIRTIO_RESOURCE_DEST_HOST or _NAMED */
 	__u32 len;		/* in: payload bytes, 1..max_message - 32 */
 	__u32 flags;		/* in: 0 */
 	__u64 data;		/* in: user address of the payload */
