@@ -193,8 +193,10 @@ static int cmd_vm_request(void *ctx, struct json_object *args, struct json_objec
 	req.urgency = (uint8_t)urgency;
 	memset(&acts, 0, sizeof(acts));
 	ledger__decide(&hd->ledger, vm, &req, clock__monotonic_ns(), &d, &acts);
-	hostd_record(hd, vm, req.kind, req.txn, verdict_names[d.verdict], d.amount, d.later,
-		     d.deny_reason, d.retry_after_ms, d.why);
+	/* A denial is recorded with what was asked. */
+	hostd_record(hd, vm, req.kind, req.txn, verdict_names[d.verdict],
+		     d.verdict == POLICY_DENY ? req.amount : d.amount, d.later, d.deny_reason,
+		     d.retry_after_ms, d.why);
 	hostd_apply(hd, &acts, "room for another VM's request");
 	o = json_object_new_object();
 	json_object_object_add(o, "verdict", json_object_new_string(verdict_names[d.verdict]));
