@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "accord/qmp.h"
+#include "accord/qmp_args.h"
 
 #define QMP_BUF_MIN	    4096
 #define QMP_IN_MAX	    (QMP_MAX_REQUEST + QMP_BUF_MIN)
@@ -517,12 +518,16 @@ static void qmp_run(struct qmp_client *c, const char *name, struct json_object *
 	e.err.msg[0] = '\0';
 	if (!strcmp(name, "qmp_capabilities")) {
 		rc = qmp_cmd_capabilities(c, args, &e);
-	} else if (!strcmp(name, "query-version")) {
-		reply_return(c, NULL, s->version_json, s->version_len, id, has_id);
-		return;
-	} else if (!strcmp(name, "query-commands")) {
-		reply_return(c, NULL, s->commands_json, s->commands_len, id, has_id);
-		return;
+	} else if (!strcmp(name, "query-version") || !strcmp(name, "query-commands")) {
+		/* No arguments: unknown keys are refused, as for every command. */
+		rc = args ? qmp_args__none(args, &e) : 0;
+		if (!rc) {
+			bool version = name[6] == 'v';
+
+			reply_return(c, NULL, version ? s->version_json : s->commands_json,
+				     version ? s->version_len : s->commands_len, id, has_id);
+			return;
+		}
 	} else {
 		cmd = qmp_find(s, name);
 		if (!cmd) {
@@ -628,6 +633,19 @@ static const char *qmp_parse_error(enum json_tokener_error jerr)
 	}
 }
 
+/* "\u0000" in a string: json-c would keep it and C strings cut names there. */
+static bool qmp_has_nul_escape(const char *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] != '\\')
+			continue;
+		if (p[i + 1] == 'u' && i + 5 < len && !memcmp(p + i + 2, "0000", 4))
+			return true;
+		i++; /* the escaped character is not a backslash of its own */
+	}
+	return false;
+}
+
 /* The scanner found a value at [start, @end): parse and run it. */
 static void qmp_client_value(struct qmp_client *c, size_t end, bool bare)
 {
@@ -639,6 +657,11 @@ static void qmp_client_value(struct qmp_client *c, size_t end, bool bare)
 	c->state = SCAN_IDLE;
 	if (c->discarding) {
 		c->discarding = false;
+		return;
+	}
+	if (qmp_has_nul_escape(p, len)) {
+		reply_error(c, QMP_ERROR_GENERIC, "JSON parse error, \\u0000 is not supported",
+			    NULL, false);
 		return;
 	}
 	json_tokener_reset(c->tok);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,35 +19,58 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The next line from the server, parsed; NULL at the deadline or on EOF. */
-static struct json_object *read_message(struct qmp_client *c, long deadline)
+/* Wait for a whole line in the buffer: its length with the "\n", or 0 at the deadline or EOF. */
+static size_t fill_line(struct qmp_client *c, long deadline)
 {
 	for (;;) {
 		char *nl = memchr(c->buf, '\n', c->len);
-
-		if (nl) {
-			struct json_object *o;
-			size_t n = (size_t)(nl - c->buf) + 1;
-
-			*nl = '\0';
-			o = json_tokener_parse(c->buf);
-			memmove(c->buf, c->buf + n, c->len - n);
-			c->len -= n;
-			if (o)
-				return o;
-			continue;
-		}
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
 		long left = deadline - now_ms();
 		ssize_t r;
 
+		if (nl)
+			return (size_t)(nl - c->buf) + 1;
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 || c->len == sizeof(c->buf) - 1)
-			return NULL;
+			return 0;
 		r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
 		if (r <= 0)
-			return NULL;
+			return 0;
 		c->len += (size_t)r;
 	}
+}
+
+static void consume(struct qmp_client *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+}
+
+/* The next line from the server, parsed; NULL at the deadline or on EOF. */
+static struct json_object *read_message(struct qmp_client *c, long deadline)
+{
+	struct json_object *o;
+	size_t n;
+
+	while ((n = fill_line(c, deadline))) {
+		c->buf[n - 1] = '\0';
+		o = json_tokener_parse(c->buf);
+		consume(c, n);
+		if (o)
+			return o;
+	}
+	return NULL;
+}
+
+char *qmpc_read_line(struct qmp_client *c, int timeout_ms)
+{
+	size_t n = fill_line(c, now_ms() + timeout_ms);
+	char *line;
+
+	if (!n)
+		return NULL;
+	line = strndup(c->buf, n);
+	consume(c, n);
+	return line;
 }
 
 static void keep_event(struct qmp_client *c, struct json_object *o)
@@ -57,11 +81,10 @@ static void keep_event(struct qmp_client *c, struct json_object *o)
 		json_object_put(o);
 }
 
-bool qmpc_connect(struct qmp_client *c, const char *path, int timeout_s)
+bool qmpc_open(struct qmp_client *c, const char *path, int timeout_s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	long deadline = now_ms() + timeout_s * 1000L;
-	struct json_object *o;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -70,12 +93,22 @@ bool qmpc_connect(struct qmp_client *c, const char *path, int timeout_s)
 		if (c->fd < 0)
 			return false;
 		if (!connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)))
-			break;
+			return true;
 		close(c->fd);
+		c->fd = -1;
 		if (now_ms() > deadline)
 			return false;
 		usleep(20 * 1000);
 	}
+}
+
+bool qmpc_connect(struct qmp_client *c, const char *path, int timeout_s)
+{
+	long deadline = now_ms() + timeout_s * 1000L;
+	struct json_object *o;
+
+	if (!qmpc_open(c, path, timeout_s))
+		return false;
 	o = read_message(c, deadline);
 	if (!o || !json_object_object_get_ex(o, "QMP", NULL)) {
 		json_object_put(o);

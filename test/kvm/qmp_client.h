@@ -18,6 +18,10 @@ struct qmp_client {
 
 /* Connect (retrying until @timeout_s while the socket appears), negotiate capabilities. */
 bool qmpc_connect(struct qmp_client *c, const char *path, int timeout_s);
+/* Only connect, with the same retries: the greeting is left unread. */
+bool qmpc_open(struct qmp_client *c, const char *path, int timeout_s);
+/* The next raw line, "\n" included (malloc'd), or NULL after @timeout_ms or at EOF. */
+char *qmpc_read_line(struct qmp_client *c, int timeout_ms);
 void qmpc_close(struct qmp_client *c);
 /* Send @json and return its reply ({"return":...} or {"error":...}), or NULL on timeout. */
 struct json_object *qmpc_execute(struct qmp_client *c, const char *json, int timeout_s);

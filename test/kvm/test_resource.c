@@ -6,7 +6,8 @@
  * idle mode the test drives it through the control socket: a reclaim gives
  * memory back to the host (accord's RSS drops), a set-allocation reaches the
  * guest as a config interrupt with a new generation, and a message makes a
- * round trip.
+ * round trip. The idle VM's control socket is held to the QMP specification
+ * (qmp_conformance.c).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include "harness.h"
 #include "qmp_client.h"
+#include "qmp_conformance.h"
 #include "accord/tmpfile.h"
 
 #define TIMEOUT_S 90
@@ -243,6 +245,11 @@ START_TEST(test_idle_probe_waits_for_quit)
 	o = execute_ok(&c, "{\"execute\":\"query-allocation\"}");
 	ck_assert(json_object_get_boolean(qmpc_get(o, "return.driver")));
 	json_object_put(o);
+	/* The VM's socket follows the QMP specification; the guest's echo is an event. */
+	qmp_conformance_check(sock, "query-status");
+	qmp_conformance_check_event(
+		sock, "{\"execute\": \"send-message\", \"arguments\": {\"data\": \"ping\"}}",
+		"MESSAGE");
 	json_object_put(execute_ok(&c, "{\"execute\":\"quit\"}"));
 	qmpc_close(&c);
 	harness_finish(&p, &r, 20, NULL);

@@ -4,7 +4,8 @@
  * served by a thread. Test clients play VM processes (register-vm and the
  * vm-* commands) and operators; they check what each side is told: replies,
  * the events only a VM gets, the broadcast events operators get, and the
- * ledger after departures and a broker restart.
+ * ledger after departures and a broker restart. The socket is held to the
+ * QMP specification (qmp_conformance.c).
  */
 #include <check.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include "accord/tmpfile.h"
 
 #include "../kvm/qmp_client.h"
+#include "../kvm/qmp_conformance.h"
 #include "ledger_test.h"
 
 static struct {
@@ -410,6 +412,16 @@ START_TEST(test_operator_policy_allocation_and_metrics)
 }
 END_TEST
 
+/* The broker's socket follows the QMP specification, events included. */
+START_TEST(test_qmp_conformance)
+{
+	qmp_conformance_check(hx.sock, "query-status");
+	qmp_conformance_check_event(
+		hx.sock, "{\"execute\": \"set-host-policy\", \"arguments\": {\"buffer\": 30}}",
+		"POLICY_CHANGED");
+}
+END_TEST
+
 START_TEST(test_command_line)
 {
 	struct hostd_config cfg;
@@ -449,6 +461,7 @@ Suite *hostd_suite(void)
 	tcase_add_test(tc, test_messages_routed_by_name);
 	tcase_add_test(tc, test_restart_rebuilds_the_ledger_from_the_vms);
 	tcase_add_test(tc, test_operator_policy_allocation_and_metrics);
+	tcase_add_test(tc, test_qmp_conformance);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("command line");
 	tcase_add_test(tc, test_command_line);
