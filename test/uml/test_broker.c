@@ -134,6 +134,24 @@ static bool wait_nr_vms(unsigned int n, int timeout_s)
 	return false;
 }
 
+/* VM @name's driver reported usage with a forecast to the broker. */
+static bool wait_forecast(const char *name, int timeout_s)
+{
+	double end = uml_now_s() + timeout_s;
+	bool ready = false;
+
+	while (!ready && uml_now_s() < end) {
+		struct json_object *reply, *vm = broker_vm(name, &reply), *driver;
+
+		ready = vm && json_object_object_get_ex(vm, "driver", &driver) &&
+			json_object_get_boolean(driver) && u64(vm, "memory.forecast") > 0;
+		json_object_put(reply);
+		if (!ready)
+			usleep(250 * 1000);
+	}
+	return ready;
+}
+
 /* The ledger adds up and never holds more than the pool. */
 static void assert_ledger_consistent(void)
 {
@@ -335,7 +353,7 @@ START_TEST(test_three_guests_share_a_host_reclaim_and_messages)
 	static const char *const names[] = { "alpha", "beta", "gamma" };
 	/* alpha grows past its boot allocation, then tells gamma. */
 	static const char alpha[] = "sleep 3\n"
-				    "memhog --rate 16M --max 160M --hold 1 --interval 2\n"
+				    "memhog --rate 8M --max 160M --hold 1 --interval 2\n"
 				    "echo \"T: memhog=$?\"\n"
 				    "resctl send --to gamma hello from alpha\n"
 				    "echo \"T: send=$?\"\n"
@@ -356,6 +374,8 @@ START_TEST(test_three_guests_share_a_host_reclaim_and_messages)
 	vm_start(2, "gamma", "64M", gamma, "virtio_resource.estimator_ms=0");
 	ck_assert_msg(wait_nr_vms(2, 30), "beta and gamma did not register");
 	beta_ctl = vm_connect(1);
+	/* Slack is what a forecast shows: beta's driver must have reported one. */
+	ck_assert_msg(wait_forecast("beta", 60), "beta reported no forecast to the broker");
 	vm = broker_vm("beta", &reply);
 	ck_assert_ptr_nonnull(vm);
 	beta_before = u64(vm, "memory.allocation");
