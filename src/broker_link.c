@@ -20,22 +20,24 @@
 #include "accord/base64.h"
 #include "accord/broker_link.h"
 #include "accord/clock.h"
+#include "accord/ledger.h"
+#include "accord/qmp_args.h"
 
 static void link_down(struct broker_link *l, const char *why);
 
+/* The device's kinds by the broker's names for them (src/ledger.c). */
 static const char *kind_name(uint16_t kind)
 {
-	return kind == VIRTIO_RESOURCE_K_VCPU ? "vcpus" : "memory";
+	return ledger__kind_name(kind == VIRTIO_RESOURCE_K_VCPU ? LEDGER_VCPU : LEDGER_MEM);
 }
 
 static int kind_parse(const char *name, uint16_t *kind)
 {
-	if (name && !strcmp(name, "memory"))
-		*kind = VIRTIO_RESOURCE_K_MEMORY;
-	else if (name && !strcmp(name, "vcpus"))
-		*kind = VIRTIO_RESOURCE_K_VCPU;
-	else
+	enum ledger_kind k;
+
+	if (!name || ledger__kind_parse(name, &k))
 		return -EINVAL;
+	*kind = k == LEDGER_VCPU ? VIRTIO_RESOURCE_K_VCPU : VIRTIO_RESOURCE_K_MEMORY;
 	return 0;
 }
 
@@ -213,18 +215,9 @@ static uint64_t get_u64(struct json_object *o, const char *key)
 	return json_object_get_uint64(v);
 }
 
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 static int decision_parse(struct json_object *ret, struct policy_decision *d)
 {
-	const char *verdict = get_str(ret, "verdict"), *why = get_str(ret, "why");
+	const char *verdict = qmp_args__str(ret, "verdict"), *why = qmp_args__str(ret, "why");
 
 	memset(d, 0, sizeof(*d));
 	if (!verdict)
@@ -248,7 +241,7 @@ static int decision_parse(struct json_object *ret, struct policy_decision *d)
 /* An error answer as a device status: an unknown VM is "no entry", the rest "busy". */
 static int error_rc(struct json_object *error)
 {
-	const char *cls = get_str(error, "class");
+	const char *cls = qmp_args__str(error, "class");
 
 	return cls && !strcmp(cls, "DeviceNotFound") ? RC_ENOENT : RC_EBUSY;
 }
@@ -258,7 +251,7 @@ static void on_registered(struct broker_link *l, struct json_object *ret, struct
 	uint64_t id;
 
 	if (error) {
-		const char *desc = get_str(error, "desc");
+		const char *desc = qmp_args__str(error, "desc");
 
 		snprintf(l->failure, sizeof(l->failure), "the broker refused VM '%s': %s", l->name,
 			 desc ? desc : "no reason given");
@@ -308,7 +301,7 @@ static void on_answer(struct broker_link *l, uint64_t id, struct json_object *re
 	}
 	/* A report's answer: only a refusal is worth a word. */
 	if (error) {
-		const char *desc = get_str(error, "desc");
+		const char *desc = qmp_args__str(error, "desc");
 
 		log__ratelimited(l->log, &l->rl, LOG_WARN, "the broker refused a report: %s",
 				 desc ? desc : "no reason given");
@@ -319,7 +312,7 @@ static void on_answer(struct broker_link *l, uint64_t id, struct json_object *re
 
 static void on_message(struct broker_link *l, struct json_object *data)
 {
-	const char *from = get_str(data, "from"), *b64 = get_str(data, "data"), *status;
+	const char *from = qmp_args__str(data, "from"), *b64 = qmp_args__str(data, "data"), *status;
 	uint64_t seq = get_u64(data, "seq"), from_id = get_u64(data, "from-id");
 	uint8_t payload[RES_MAX_MESSAGE];
 	struct json_object *args;
@@ -357,10 +350,10 @@ static void on_event(struct broker_link *l, const char *name, struct json_object
 	}
 	if (!strcmp(name, "VM_MESSAGE_STATUS")) {
 		log_debug(l->log, "message txn %llu: %s", (unsigned long long)get_u64(data, "txn"),
-			  get_str(data, "status") ? get_str(data, "status") : "?");
+			  qmp_args__str(data, "status") ? qmp_args__str(data, "status") : "?");
 		return;
 	}
-	if (kind_parse(get_str(data, "kind"), &kind)) {
+	if (kind_parse(qmp_args__str(data, "kind"), &kind)) {
 		log__ratelimited(l->log, &l->rl, LOG_WARN, "the broker sent %s without a kind",
 				 name);
 		return;
@@ -388,7 +381,7 @@ static void on_line(struct broker_link *l, const char *line)
 		link_down(l, "the broker sent something that is not a JSON object");
 		return;
 	}
-	event = get_str(o, "event");
+	event = qmp_args__str(o, "event");
 	if (event) {
 		if (!json_object_object_get_ex(o, "data", &data) ||
 		    !json_object_is_type(data, json_type_object))

@@ -234,7 +234,7 @@ struct ledger_vm *ledger__find_name(struct ledger *l, const char *name)
 	return NULL;
 }
 
-static int ledger_check_name(const char *name, struct acc_err *err)
+int ledger__check_name(const char *name, struct acc_err *err)
 {
 	size_t n = name ? strlen(name) : 0;
 
@@ -311,7 +311,7 @@ int ledger__register(struct ledger *l, const struct ledger_registration *reg, ui
 	struct ledger_vm *vm = NULL;
 	int ret;
 
-	ret = ledger_check_name(reg->name, err);
+	ret = ledger__check_name(reg->name, err);
 	if (ret)
 		return ret;
 	if (ledger__find_name(l, reg->name))

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accord/ledger.h"
 #include "accord/resource.h"
 
 int resource__broker_call(struct virtio_resource *r, const struct resource_broker_call *c)
@@ -101,13 +102,6 @@ static size_t waiting_cap(const struct virtio_resource *r, const struct res_wait
 	return w->chain->in_len < r->scratch_len ? (size_t)w->chain->in_len : r->scratch_len;
 }
 
-static struct policy_state *broker_state(struct virtio_resource *r, uint16_t kind)
-{
-	if (kind == VIRTIO_RESOURCE_K_MEMORY)
-		return &r->mem;
-	return kind == VIRTIO_RESOURCE_K_VCPU ? &r->vcpu : NULL;
-}
-
 /* Give back what the broker's answer moved, when the device cannot use it. */
 static void give_back(struct virtio_resource *r, const struct resource_broker_answer *a)
 {
@@ -162,19 +156,27 @@ static bool decision_valid(const struct policy_state *st, uint64_t asked,
 	return false;
 }
 
-static void refused_decision(struct policy_decision *d, int rc_err)
+void resource__retry_decision(struct policy_decision *d, const char *why)
 {
 	memset(d, 0, sizeof(*d));
 	d->verdict = POLICY_DENY;
 	d->deny_reason = VIRTIO_RESOURCE_D_HOST_LIMIT;
 	d->retry_after_ms = RES_NO_BROKER_RETRY_MS;
-	snprintf(d->why, sizeof(d->why), "the broker refused the request: %s", rc_strerror(rc_err));
+	snprintf(d->why, sizeof(d->why), "%s", why);
+}
+
+static void refused_decision(struct policy_decision *d, int rc_err)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "the broker refused the request: %s", rc_strerror(rc_err));
+	resource__retry_decision(d, why);
 }
 
 static size_t answer_request(struct virtio_resource *r, struct res_waiting *w,
 			     const struct resource_broker_answer *a, size_t cap)
 {
-	struct policy_state *st = broker_state(r, w->kind);
+	struct policy_state *st = resource__kind_state(r, w->kind);
 	struct policy_decision d = a->d;
 	uint64_t asked = w->amount;
 	struct rc_entry *e;
@@ -264,8 +266,7 @@ void resource__broker_lost(struct virtio_resource *r)
 		if (!w->used || !w->parked)
 			continue;
 		cap = waiting_cap(r, w);
-		refused_decision(&d, RC_EBUSY);
-		snprintf(d.why, sizeof(d.why), "the host's broker went away");
+		resource__retry_decision(&d, "the host's broker went away");
 		if (w->what == RES_CALL_REQUEST && !w->renegotiate)
 			len = resource__decided(r, &w->hdr, w->kind, w->amount, &d, r->scratch,
 						cap);
@@ -285,7 +286,7 @@ void resource__broker_lost(struct virtio_resource *r)
 int resource__broker_change(struct virtio_resource *r, uint16_t kind, bool grow, uint64_t amount,
 			    struct acc_err *err)
 {
-	struct policy_state *st = broker_state(r, kind);
+	struct policy_state *st = resource__kind_state(r, kind);
 	int ret = 0;
 
 	pthread_mutex_lock(&r->vdev.lock);
@@ -367,12 +368,21 @@ int resource__message_to_vm(struct virtio_resource *r, const struct rc_message *
 	struct res_waiting w = { .what = RES_CALL_MESSAGE,
 				 .queue = VIRTIO_RESOURCE_Q_MESSAGE,
 				 .hdr = m->hdr };
+	struct acc_err err;
 	size_t name_len;
 	int rc_err;
 
 	/* A name, its NUL, and at least one byte of message. */
 	if (!nul || nul == m->payload || nul + 1 == m->payload + m->payload_len) {
 		*out_len = resource__answer_error(r, &m->hdr, RC_EMALFORMED, out, cap);
+		return 0;
+	}
+	/*
+	 * A name no VM can have names none; checked here because bytes the
+	 * broker's JSON parser refuses would leave the call unanswered.
+	 */
+	if (ledger__check_name((const char *)m->payload, &err)) {
+		*out_len = resource__answer_error(r, &m->hdr, RC_ENOENT, out, cap);
 		return 0;
 	}
 	name_len = (size_t)(nul - m->payload);

@@ -13,7 +13,7 @@
 
 #include "accord/resource.h"
 
-static struct policy_state *res_state(struct virtio_resource *r, uint16_t kind)
+struct policy_state *resource__kind_state(struct virtio_resource *r, uint16_t kind)
 {
 	switch (kind) {
 	case VIRTIO_RESOURCE_K_MEMORY:
@@ -65,7 +65,7 @@ static uint64_t offer_held(const struct rc_offer *o)
 
 static void offer_drop(struct virtio_resource *r, struct res_offer *o)
 {
-	struct policy_state *st = res_state(r, o->offer.alt[0].kind);
+	struct policy_state *st = resource__kind_state(r, o->offer.alt[0].kind);
 
 	if (st)
 		st->pending -= offer_held(&o->offer);
@@ -86,7 +86,7 @@ static void offer_lapse(struct virtio_resource *r, struct res_offer *o)
 /* A promise ends unkept (its agreement ended, or the driver went away). */
 static void deferred_drop(struct virtio_resource *r, struct res_deferred *d)
 {
-	struct policy_state *st = res_state(r, d->kind);
+	struct policy_state *st = resource__kind_state(r, d->kind);
 
 	if (st)
 		st->pending -= d->amount;
@@ -179,7 +179,7 @@ static bool deferred_alive(struct virtio_resource *r, struct res_deferred *d)
 /* Deliver @amount of promise @d now (all of it, or part when a broker says so). */
 static void deferred_deliver(struct virtio_resource *r, struct res_deferred *d, uint64_t amount)
 {
-	struct policy_state *st = res_state(r, d->kind);
+	struct policy_state *st = resource__kind_state(r, d->kind);
 	struct rc_update u = { 0 };
 	struct rc_grant g = { 0 };
 	struct rc_entry *e;
@@ -214,7 +214,7 @@ static void resource__satisfy_deferred_except(struct virtio_resource *r, uint64_
 {
 	for (unsigned int i = 0; i < RES_MAX_DEFERRED; i++) {
 		struct res_deferred *d = &r->deferred[i];
-		struct policy_state *st = res_state(r, d->kind);
+		struct policy_state *st = resource__kind_state(r, d->kind);
 
 		if (!d->txn || !st || d->txn == skip || !deferred_alive(r, d))
 			continue;
@@ -235,7 +235,7 @@ void resource__broker_deliver(struct virtio_resource *r, uint64_t txn, uint16_t 
 		if (r->deferred[i].txn == txn && r->deferred[i].kind == kind)
 			d = &r->deferred[i];
 	}
-	st = res_state(r, kind);
+	st = resource__kind_state(r, kind);
 	if (d && deferred_alive(r, d) && amount && amount <= d->amount && st &&
 	    amount <= st->max - st->granted) {
 		deferred_deliver(r, d, amount);
@@ -336,16 +336,6 @@ static unsigned int res_open_transactions(struct virtio_resource *r)
 
 /* ---- REQUEST ---- */
 
-/* The guest asks while there is no broker to decide: it may retry soon. */
-static void no_broker_decision(struct policy_decision *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->verdict = POLICY_DENY;
-	d->deny_reason = VIRTIO_RESOURCE_D_HOST_LIMIT;
-	d->retry_after_ms = RES_NO_BROKER_RETRY_MS;
-	snprintf(d->why, sizeof(d->why), "the host's broker is not reachable");
-}
-
 static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, size_t len,
 				uint8_t *out, size_t cap, int *parked)
 {
@@ -358,7 +348,7 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 	ret = rc_decode_request(msg, len, &q);
 	if (ret)
 		return resource__answer_error(r, NULL, ret, out, cap);
-	st = res_state(r, q.kind);
+	st = resource__kind_state(r, q.kind);
 	if (!st) {
 		res_decision_event(r, "DENY", &q.hdr, q.kind, q.amount, 0,
 				   "kind not negotiable here");
@@ -397,7 +387,7 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 			*parked = RES_PARKED;
 			return 0;
 		}
-		no_broker_decision(&d);
+		resource__retry_decision(&d, "the host's broker is not reachable");
 	} else {
 		policy__decide(st, &(struct policy_request){ req.amount, req.minimum }, &d);
 	}
@@ -408,7 +398,7 @@ static size_t decided_deny(struct virtio_resource *r, const struct rc_hdr *h, ui
 			   uint64_t asked, uint16_t reason, uint32_t retry_ms, const char *why,
 			   uint8_t *out, size_t cap)
 {
-	struct policy_state *st = res_state(r, kind);
+	struct policy_state *st = resource__kind_state(r, kind);
 	struct rc_update u = { 0 };
 
 	u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, reason, 0, retry_ms };
@@ -420,7 +410,7 @@ static size_t decided_deny(struct virtio_resource *r, const struct rc_hdr *h, ui
 size_t resource__decided(struct virtio_resource *r, const struct rc_hdr *h, uint16_t kind,
 			 uint64_t asked, const struct policy_decision *d, uint8_t *out, size_t cap)
 {
-	struct policy_state *st = res_state(r, kind);
+	struct policy_state *st = resource__kind_state(r, kind);
 	struct rc_update u = { 0 };
 	struct res_offer *slot;
 	struct rc_offer *o;
@@ -537,7 +527,7 @@ static size_t negotiate_accept(struct virtio_resource *r, const uint8_t *msg, si
 size_t resource__accepted(struct virtio_resource *r, const struct res_waiting *w, uint8_t *out,
 			  size_t cap)
 {
-	struct policy_state *st = res_state(r, w->kind);
+	struct policy_state *st = resource__kind_state(r, w->kind);
 	struct res_offer *slot = offer_find(r, w->hdr.txn);
 	struct rc_update u = { 0 };
 
@@ -637,7 +627,7 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 	ret = rc_decode_release(msg, len, &rel);
 	if (ret)
 		return resource__answer_error(r, NULL, ret, out, cap);
-	st = res_state(r, rel.kind);
+	st = resource__kind_state(r, rel.kind);
 	if (!st)
 		return resource__answer_error(r, &rel.hdr, RC_EUNSUPPORTED, out, cap);
 	floor = st->unit; /* a guest keeps at least one granule, one vCPU */
@@ -685,7 +675,7 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 static size_t answer_host_renegotiation(struct virtio_resource *r, const struct rc_renegotiate *rn,
 					struct rc_entry *e, uint8_t *out, size_t cap)
 {
-	struct policy_state *st = res_state(r, rn->kind);
+	struct policy_state *st = resource__kind_state(r, rn->kind);
 	uint64_t cur = e->granted, want = e->proposed, now = clock__monotonic_ns();
 	struct rc_update u = { 0 };
 
@@ -733,7 +723,7 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 		return answer_host_renegotiation(r, &rn, e, out, cap);
 	if (!ret && (e->state != RC_S_GRANTED || e->kind != rn.kind))
 		ret = RC_EORDER;
-	st = res_state(r, rn.kind);
+	st = resource__kind_state(r, rn.kind);
 	if (!ret && (!st || !rn.amount || rn.amount % st->unit))
 		ret = RC_ERANGE;
 	if (ret)
@@ -763,7 +753,7 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 			*parked = RES_PARKED;
 			return 0;
 		}
-		no_broker_decision(&d);
+		resource__retry_decision(&d, "the host's broker is not reachable");
 	} else if (want > cur) {
 		policy__decide(st, &(struct policy_request){ want - cur, want - cur }, &d);
 	} else {
@@ -778,7 +768,7 @@ size_t resource__renegotiated(struct virtio_resource *r, const struct rc_hdr *h,
 			      uint64_t want, const struct policy_decision *d, uint8_t *out,
 			      size_t cap)
 {
-	struct policy_state *st = res_state(r, kind);
+	struct policy_state *st = resource__kind_state(r, kind);
 	uint64_t now = clock__monotonic_ns(), cur;
 	struct rc_update u = { 0 };
 	struct rc_entry *e;

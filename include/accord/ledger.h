@@ -172,6 +172,8 @@ int ledger__register(struct ledger *l, const struct ledger_registration *reg, ui
 void ledger__unregister(struct ledger *l, struct ledger_vm *vm);
 struct ledger_vm *ledger__find(struct ledger *l, uint32_t id);
 struct ledger_vm *ledger__find_name(struct ledger *l, const char *name);
+/* A VM name: 1 to LEDGER_MAX_NAME letters, digits, '-', '_' or '.'. */
+int ledger__check_name(const char *name, struct acc_err *err);
 
 /*
  * Answer a request from @vm. GRANT: the allocation grew by d->amount.

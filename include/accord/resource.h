@@ -246,6 +246,10 @@ void resource__broker_lost(struct virtio_resource *r);
 void resource__broker_state(struct virtio_resource *r, struct resource_broker_state *s);
 
 /* Internal to virtio/resource*.c, with vdev.lock held. */
+/* The allocation state of @kind (NULL: a kind this device does not negotiate). */
+struct policy_state *resource__kind_state(struct virtio_resource *r, uint16_t kind);
+/* A denial the guest may retry in RES_NO_BROKER_RETRY_MS (no broker, or its refusal). */
+void resource__retry_decision(struct policy_decision *d, const char *why);
 /* Send @c to the broker; -ENOTCONN when there is none now. */
 int resource__broker_call(struct virtio_resource *r, const struct resource_broker_call *c);
 /*

@@ -129,7 +129,7 @@ void harness_start(struct accord_proc *p, const char *const args[], enum harness
 	}
 }
 
-static int elapsed_s(const struct accord_proc *p)
+int harness_age_s(const struct accord_proc *p)
 {
 	struct timespec now;
 
@@ -142,8 +142,9 @@ bool harness_wait_console(struct accord_proc *p, const char *needle, int timeout
 	for (;;) {
 		if (file_contains(p->console, needle))
 			return true;
-		if (elapsed_s(p) >= timeout_s || waitpid(p->pid, &p->wstatus, WNOHANG) == p->pid) {
-			p->exited = p->exited || elapsed_s(p) < timeout_s;
+		if (harness_age_s(p) >= timeout_s ||
+		    waitpid(p->pid, &p->wstatus, WNOHANG) == p->pid) {
+			p->exited = p->exited || harness_age_s(p) < timeout_s;
 			return file_contains(p->console, needle);
 		}
 		usleep(20 * 1000);
@@ -161,7 +162,7 @@ void harness_finish(struct accord_proc *p, struct accord_run *r, int timeout_s, 
 		if (w == p->pid)
 			break;
 		ck_assert_int_eq(w, 0);
-		if (elapsed_s(p) >= timeout_s) {
+		if (harness_age_s(p) >= timeout_s) {
 			r->timed_out = true;
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &p->wstatus, 0);

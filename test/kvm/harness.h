@@ -37,7 +37,9 @@ struct accord_proc {
 void harness_start(struct accord_proc *p, const char *const args[], enum harness_isolation iso);
 /* Wait until the console shows @needle (false on timeout or exit). */
 bool harness_wait_console(struct accord_proc *p, const char *needle, int timeout_s);
-/* Wait for the exit (SIGTERM once @until shows, SIGKILL at @timeout_s) and collect. */
+/* Seconds since @p started: harness_finish's @timeout_s counts from then. */
+int harness_age_s(const struct accord_proc *p);
+/* Wait for the exit (SIGTERM once @until shows, SIGKILL @timeout_s after the start) and collect. */
 void harness_finish(struct accord_proc *p, struct accord_run *r, int timeout_s, const char *until);
 /* The process's resident set in KiB, or -1. */
 long harness_rss_kb(pid_t pid);

@@ -271,7 +271,7 @@ static void vm_quit(unsigned int i)
 	must(c, "{\"execute\": \"quit\"}", &reply);
 	json_object_put(reply);
 	client_drop(c);
-	harness_finish(&bt.vm[i], &r, 30, NULL);
+	harness_finish(&bt.vm[i], &r, harness_age_s(&bt.vm[i]) + 30, NULL);
 	bt.started[i] = false;
 	if (r.status || r.timed_out)
 		fprintf(stderr, "--- console ---\n%s--- stderr ---\n%s", r.console, r.err);
@@ -483,7 +483,7 @@ START_TEST(test_a_vm_killed_mid_negotiation_and_a_broker_restart)
 	{
 		struct accord_run r;
 
-		harness_finish(&bt.vm[1], &r, 10, NULL);
+		harness_finish(&bt.vm[1], &r, harness_age_s(&bt.vm[1]) + 10, NULL);
 		harness_free(&r);
 		bt.started[1] = false;
 	}

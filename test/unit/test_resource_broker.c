@@ -405,6 +405,7 @@ START_TEST(test_messages_to_other_vms_go_through_the_broker_by_name)
 {
 	static const char named[] = "beta\0hello";
 	uint16_t before = rt_used(VIRTIO_RESOURCE_Q_MESSAGE);
+	unsigned int calls;
 	struct resource_broker_call c;
 	struct rc_message m;
 	const uint8_t *ev;
@@ -435,6 +436,13 @@ START_TEST(test_messages_to_other_vms_go_through_the_broker_by_name)
 			VIRTIO_RESOURCE_S_MALFORMED);
 	rt_expect_error(rt_message(25, VIRTIO_RESOURCE_DEST_NAMED, "beta", 5),
 			VIRTIO_RESOURCE_S_MALFORMED);
+	/* A name no VM can have (bytes the broker's JSON would refuse) is not sent. */
+	calls = fb.nr;
+	rt_expect_error(rt_message(27, VIRTIO_RESOURCE_DEST_NAMED, "b\xffta\0hi", 7),
+			VIRTIO_RESOURCE_S_NOENT);
+	rt_expect_error(rt_message(28, VIRTIO_RESOURCE_DEST_NAMED, "a b\0hi", 6),
+			VIRTIO_RESOURCE_S_NOENT);
+	ck_assert_uint_eq(fb.nr, calls);
 	/* The broker away: try again later. */
 	fb.away = true;
 	rt_expect_error(rt_message(26, VIRTIO_RESOURCE_DEST_NAMED, named, sizeof(named) - 1),
