@@ -654,7 +654,7 @@ static int ctl_request(struct ctl_conn *c, int64_t deadline, const char *name,
 {
 	struct json_object *req, *obj, *rid;
 	const char *text, *cls, *desc;
-	char what[96];
+	char what[96], *line;
 	size_t len;
 	int ret;
 
@@ -668,9 +668,19 @@ static int ctl_request(struct ctl_conn *c, int64_t deadline, const char *name,
 	}
 	text = json_object_to_json_string_length(
 		req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	ret = ctl_send(c, text, len, deadline, name, err);
-	if (!ret)
-		ret = ctl_send(c, "\r\n", 2, deadline, name, err);
+	/*
+	 * One send for the line: the server acts on a complete object before
+	 * its line end, and after a quit it may be gone by a second send.
+	 */
+	line = malloc(len + 2);
+	if (!line) {
+		ret = acc_errf(err, ENOMEM, "out of memory");
+		goto put_req;
+	}
+	memcpy(line, text, len);
+	memcpy(line + len, "\r\n", 2);
+	ret = ctl_send(c, line, len + 2, deadline, name, err);
+	free(line);
 	if (ret)
 		goto put_req;
 	for (;;) {

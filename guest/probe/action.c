@@ -39,6 +39,10 @@ static __attribute__((noreturn)) void triple_fault(void)
 void action_run(const struct options *opt, unsigned int status)
 {
 	switch (opt->action) {
+	case ACTION_EXIT_NOW: /* probe_main leaves earlier; here for completeness */
+		probe_exit(EXIT_PASS);
+	case ACTION_HALT_NOW:
+		halt_forever();
 	case ACTION_EXIT:
 		probe_exit(status);
 	case ACTION_EXIT_STATUS:

@@ -142,6 +142,56 @@ static void parse_linux(struct bootinfo *bi)
 		add_mem(bi, e[i].addr, e[i].size, e[i].type);
 }
 
+/*
+ * The loader's command line where it lies, if the boot tables' first GiB
+ * maps it (nothing is mapped or copied this early), else NULL.
+ */
+static const char *raw_cmdline(void)
+{
+	const uint64_t limit = 1UL << 30;
+	uint64_t p = 0;
+
+	if (!boot_ptr || boot_ptr + BP_SIZE > limit)
+		return NULL;
+	if (boot_entry == ENTRY_PVH) {
+		const struct hvm_start_info *si = phys(boot_ptr);
+
+		if (si->magic == XEN_HVM_START_MAGIC)
+			p = si->cmdline_paddr;
+	} else {
+		p = (uint64_t)rd32(boot_ptr, BP_EXT_CMD_LINE_PTR) << 32 |
+		    rd32(boot_ptr, BP_CMD_LINE_PTR);
+	}
+	return p && p + CMDLINE_MAX <= limit ? phys(p) : NULL;
+}
+
+/*
+ * action=exit-now or action=halt-now, looked for before anything else runs
+ * (the launch and memory benchmarks time a guest that does nothing);
+ * ACTION_EXIT for anything else.
+ */
+enum action early_action(void)
+{
+	static const char want[] = "action=";
+	const char *p = raw_cmdline();
+	enum action found = ACTION_EXIT;
+	size_t len;
+
+	for (size_t i = 0; p && p[i] && i < CMDLINE_MAX; i += len) {
+		while (p[i] == ' ' && i < CMDLINE_MAX)
+			i++;
+		for (len = 0; p[i + len] && p[i + len] != ' ' && i + len < CMDLINE_MAX; len++)
+			;
+		if (len != sizeof(want) + 7 || memcmp(p + i, want, sizeof(want) - 1))
+			continue;
+		if (!memcmp(p + i + sizeof(want) - 1, "exit-now", 8))
+			found = ACTION_EXIT_NOW;
+		else if (!memcmp(p + i + sizeof(want) - 1, "halt-now", 8))
+			found = ACTION_HALT_NOW;
+	}
+	return found;
+}
+
 void bootinfo_parse(struct bootinfo *bi)
 {
 	bi->entry = boot_entry;
@@ -201,6 +251,10 @@ static bool opt_action(const char *v, size_t n, struct options *opt)
 
 	if (n == 4 && !memcmp(v, "exit", 4))
 		opt->action = ACTION_EXIT;
+	else if (n == 8 && !memcmp(v, "exit-now", 8))
+		opt->action = ACTION_EXIT_NOW;
+	else if (n == 8 && !memcmp(v, "halt-now", 8))
+		opt->action = ACTION_HALT_NOW;
 	else if (n > 5 && !memcmp(v, "exit:", 5) && parse_u64(v + 5, n - 5, &status, false) &&
 		 status <= 255) {
 		opt->action = ACTION_EXIT_STATUS;
@@ -269,6 +323,41 @@ static bool opt_resource(const char *v, size_t n, struct options *opt)
 	return opt->nr_resource > 0;
 }
 
+/* bench=exits,rng,grant */
+static bool opt_bench(const char *v, size_t n, struct options *opt)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} names[] = { { "exits", BENCH_EXITS }, { "rng", BENCH_RNG }, { "grant", BENCH_GRANT } };
+
+	opt->bench = 0;
+	while (n) {
+		size_t w = 0, k;
+
+		while (w < n && v[w] != ',')
+			w++;
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			if (w == strlen(names[k].name) && !memcmp(v, names[k].name, w))
+				break;
+		}
+		if (k == sizeof(names) / sizeof(names[0]) || (w < n && w + 1 == n)) {
+			opt->bench = 0;
+			return false;
+		}
+		opt->bench |= names[k].bit;
+		v += w + (w < n);
+		n -= w + (w < n);
+	}
+	return opt->bench != 0;
+}
+
+/* An MMIO address below the 47-bit identity-map limit, page aligned. */
+static bool opt_addr(const char *v, size_t n, uint64_t *out)
+{
+	return parse_u64(v, n, out, false) && *out && !(*out & 0xfff) && *out < (1UL << 47);
+}
+
 /* virtio-irq=msix|intx */
 static bool opt_irq(const char *v, size_t n, bool *intx)
 {
@@ -313,6 +402,20 @@ static bool parse_token(const char *tok, size_t len, struct options *opt)
 		opt->resource_file[n] = 0;
 		return true;
 	}
+	if ((v = opt_value(tok, len, "bench", &n)))
+		return opt_bench(v, n, opt);
+	if ((v = opt_value(tok, len, "bench-iters", &n))) {
+		if (!parse_u64(v, n, &num, false) || !num || num > BENCH_ITERS_MAX)
+			return false;
+		opt->bench_iters = num;
+		return true;
+	}
+	if ((v = opt_value(tok, len, "bench-mmio", &n)))
+		return opt_addr(v, n, &opt->bench_mmio);
+	if ((v = opt_value(tok, len, "pci-ecam", &n)))
+		return opt_addr(v, n, &opt->pci_ecam);
+	if ((v = opt_value(tok, len, "pci-mmio", &n)))
+		return opt_addr(v, n, &opt->pci_mmio);
 	if ((v = opt_value(tok, len, "blk-seed", &n)))
 		return parse_u64(v, n, &opt->blk_seed, false) && opt->blk_seed <= UINT32_MAX;
 	if ((v = opt_value(tok, len, "action", &n)))
@@ -334,7 +437,8 @@ static bool is_known(const char *tok, size_t len)
 	static const char *const keys[] = {
 		"smp=",		"pci=",	     "mptable=",	 "action=",	   "expect-mem=",
 		"expect-cpus=", "virtio=",   "virtio-reassign=", "expect-virtio=", "blk-seed=",
-		"virtio-irq=",	"resource=", "resource-file="
+		"virtio-irq=",	"resource=", "resource-file=",	 "bench=",	   "bench-iters=",
+		"bench-mmio=",	"pci-ecam=", "pci-mmio="
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -354,6 +458,9 @@ void options_parse(const char *cmdline, struct options *opt)
 	opt->smp = opt->pci = opt->mptable = opt->virtio = true;
 	opt->blk_seed = 1;
 	opt->action = ACTION_EXIT;
+	opt->bench_iters = BENCH_ITERS_DEFAULT;
+	opt->bench_mmio = BENCH_MMIO_DEFAULT;
+	opt->pci_mmio = PCI_MMIO_DEFAULT;
 	while (*p) {
 		const char *tok;
 		size_t len = 0;

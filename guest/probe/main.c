@@ -56,10 +56,20 @@ static void check_cmdline(void)
 void probe_main(void);
 void probe_main(void)
 {
+	switch (early_action()) {
+	case ACTION_EXIT_NOW:
+		outb(DEBUG_EXIT_PORT, EXIT_PASS);
+		halt_forever();
+	case ACTION_HALT_NOW:
+		halt_forever();
+	default:
+		break;
+	}
 	uart_init();
 	trap_init();
 	bootinfo_parse(&bi);
 	options_parse(bi.cmdline, &opt);
+	pci_setup(&opt);
 
 	pr("accord probe guest, entry %s", entry_name(bi.entry));
 	pr("cmdline \"%s\"", bi.cmdline);
@@ -81,6 +91,8 @@ void probe_main(void)
 		pci_run();
 	virtio_run(&bi, &opt, &mp);
 
+	if ((opt.bench & BENCH_EXITS) && !bench_exits_ran())
+		bench_exits(&opt, 0, 0); /* no virtio-rng device: the userspace exit only */
 	pr("result: %u of %u checks passed", nr_passed, nr_checks);
 	if (opt.resource_idle)
 		resource_idle(); /* serves the resource device until the VM stops */

@@ -9,6 +9,7 @@
 
 #define PTE_P	 0x001UL
 #define PTE_W	 0x002UL
+#define PTE_U	 0x004UL /* CPL 3 too (user.c) */
 #define PTE_PWT	 0x008UL
 #define PTE_PCD	 0x010UL
 #define PTE_PS	 0x080UL
@@ -40,7 +41,7 @@ static uint64_t *next_table(uint64_t *table, unsigned int idx)
 			return NULL;
 		t = pool[pool_used++];
 		memset(t, 0, 4096);
-		table[idx] = (uintptr_t)t | PTE_P | PTE_W;
+		table[idx] = (uintptr_t)t | PTE_P | PTE_W | PTE_U;
 	}
 	if (table[idx] & PTE_PS)
 		return NULL;
@@ -66,7 +67,7 @@ bool paging_map(uint64_t addr, uint64_t len, bool uncached)
 		pde = &pd[(a >> 21) & 511];
 		if (*pde & PTE_P)
 			continue;
-		*pde = a | PTE_P | PTE_W | PTE_PS | (uncached ? PTE_PCD | PTE_PWT : 0);
+		*pde = a | PTE_P | PTE_W | PTE_U | PTE_PS | (uncached ? PTE_PCD | PTE_PWT : 0);
 		__asm__ volatile("invlpg (%0)" : : "r"(a) : "memory");
 	}
 	return true;

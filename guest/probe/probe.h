@@ -62,6 +62,8 @@ struct bootinfo {
 };
 
 enum action {
+	ACTION_EXIT_NOW, /* exit 0 before anything else (launch benchmarks) */
+	ACTION_HALT_NOW, /* halt before anything else (memory benchmarks) */
 	ACTION_EXIT,
 	ACTION_EXIT_STATUS,
 	ACTION_EXCEPTION,
@@ -93,6 +95,15 @@ enum resource_scenario {
 #define RES_LIST_MAX 24
 #define RES_FILE_MAX 128
 
+/* bench=LIST: benchmarks run at CPL 3 (bench.c) */
+#define BENCH_EXITS	    0x1 /* the floors: a bare userspace exit, a bare ioeventfd notify */
+#define BENCH_RNG	    0x2 /* virtio-rng round trips, polled */
+#define BENCH_GRANT	    0x4 /* virtio-resource request-to-grant round trips */
+#define BENCH_ITERS_DEFAULT 2000
+#define BENCH_ITERS_MAX	    65536
+#define BENCH_MMIO_DEFAULT  0xd0000000UL /* no device there under accord or QEMU */
+#define PCI_MMIO_DEFAULT    0xe0000000UL /* where the probe assigns BARs left at 0 */
+
 struct options {
 	bool smp, pci, mptable;
 	bool virtio, virtio_reassign;
@@ -103,6 +114,11 @@ struct options {
 	uint8_t resource[RES_LIST_MAX];	  /* enum resource_scenario */
 	bool resource_idle;		  /* the list ends with idle */
 	char resource_file[RES_FILE_MAX]; /* resource-file=NAME */
+	unsigned int bench;		  /* BENCH_* */
+	unsigned int bench_iters;	  /* measured iterations of each */
+	uint64_t bench_mmio;		  /* the userspace-exit floor's address */
+	uint64_t pci_ecam;		  /* 0: configuration mechanism #1 */
+	uint64_t pci_mmio;		  /* base for BARs the probe assigns */
 	bool has_expect_mem, has_expect_cpus;
 	uint64_t expect_mem;
 	unsigned int expect_cpus;
@@ -324,10 +340,15 @@ void ioapic_set_entry(unsigned int pin, uint64_t entry);
 __attribute__((noreturn)) void probe_exit(unsigned int status);
 __attribute__((noreturn)) void action_run(const struct options *opt, unsigned int status);
 
+/* user.c, start.S: run fn(arg) at CPL 3 (IOPL 3, interrupts off) */
+void user_init(void);
+uint64_t user_call(uint64_t (*fn)(void *), void *arg);
+
 /* paging.c */
 bool paging_map(uint64_t addr, uint64_t len, bool uncached);
 
 /* bootinfo.c */
+enum action early_action(void);
 void bootinfo_parse(struct bootinfo *bi);
 void options_parse(const char *cmdline, struct options *opt);
 const char *entry_name(int entry);
@@ -348,6 +369,8 @@ volatile uint32_t *smp_ap_prepare(const struct bootinfo *bi, const char **why);
 bool smp_wake_ap(uint8_t apic_id, volatile uint32_t *counter, uint64_t wait);
 
 /* pci.c */
+void pci_setup(const struct options *opt);
+uint64_t pci_bar_base(void);
 uint32_t pci_cfg_read(unsigned int dev, unsigned int fn, unsigned int off);
 void pci_cfg_write(unsigned int dev, unsigned int fn, unsigned int off, uint32_t v);
 void pci_cfg_write16(unsigned int dev, unsigned int fn, unsigned int off, uint16_t v);
@@ -356,6 +379,12 @@ void pci_run(void);
 /* virtio_pci.c */
 void virtio_run(const struct bootinfo *bi, const struct options *opt, const struct mpinfo *mp);
 bool virtio_peek_config(unsigned int type, unsigned int off, uint32_t *v, unsigned int n);
+
+/* bench.c: op runs at CPL 3 and says how many TSC cycles its timed part took */
+typedef bool (*bench_op)(void *ctx, uint64_t *cycles);
+bool bench_run(const char *name, const char *what, unsigned int iters, bench_op op, void *ctx);
+void bench_exits(const struct options *opt, uint64_t notify, uint16_t queue);
+bool bench_exits_ran(void);
 
 /* virtio_resource.c: accord's resource device (resource=LIST) */
 int resource_scenario(const char *name, size_t len);

@@ -79,6 +79,8 @@ uint64_t res_txn(struct res *r);
 uint64_t res_now_ns(struct res *r);
 bool res_read_config(struct res *r);
 int res_call(struct res *r, unsigned int q, const void *msg, size_t len, struct res_answer *a);
+int res_call_flags(struct res *r, unsigned int q, const void *msg, size_t len, struct res_answer *a,
+		   unsigned int flags);
 bool res_send(struct res *r, unsigned int q, const void *msg, size_t len, uint32_t *used);
 uint8_t *res_msg_buf(void);
 const uint8_t *res_answer_buf(void);
@@ -87,10 +89,13 @@ const char *res_answer_str(const struct res_answer *a);
 const char *res_status_name(uint32_t status);
 const char *res_alt_name(uint16_t type);
 bool res_is(const struct res_answer *a, uint16_t type);
+void res_request_init(struct res *r, struct rc_request *q, uint16_t kind, uint64_t amount,
+		      uint64_t minimum, uint64_t projected);
 uint64_t res_request(struct res *r, uint16_t kind, uint64_t amount, uint64_t minimum,
 		     uint64_t projected, struct res_answer *a);
 void res_table_answer(struct res *r, uint64_t txn, const struct res_answer *a);
 void res_poll_events(struct res *r);
+unsigned int res_discard_events(struct res *r);
 
 /* resource_mem.c */
 void res_mem_init(struct res *r);
@@ -111,5 +116,6 @@ void res_stats(struct res *r);
 void res_message(struct res *r);
 void res_file(struct res *r);
 void res_on_message(struct res *r, const struct rc_message *m);
+void res_bench_grant(struct res *r);
 
 #endif /* PROBE_RESOURCE_H */

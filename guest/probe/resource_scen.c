@@ -437,3 +437,50 @@ void res_on_message(struct res *r, const struct rc_message *m)
 	if (!send_message(r, payload, pre + n, &a, &txn))
 		pr("resource message echo (txn %lu) FAILED: %s", txn, res_answer_str(&a));
 }
+
+/*
+ * bench=grant, at CPL 3: one granule of memory asked for (T_REQUEST, polled)
+ * until the host's A_GRANT is back, timed; then released again (T_RELEASE,
+ * A_ACK, not timed) so every iteration asks the same of the same state. The
+ * granule stays reserved throughout, so the release is always allowed. The
+ * request table is left alone (it would fill up), and the allocation events
+ * the two cause are taken and dropped (untimed), as a driver keeps its event
+ * queue stocked.
+ */
+static bool op_grant(void *ctx, uint64_t *cycles)
+{
+	struct res *r = ctx;
+	struct rc_request q;
+	struct rc_release rel = { 0 };
+	struct res_answer a;
+	uint8_t *buf = res_msg_buf();
+	uint64_t t0;
+	size_t len;
+
+	res_request_init(r, &q, VIRTIO_RESOURCE_K_MEMORY, r->granule, r->granule, 0);
+	len = rc_encode_request(buf, RES_MSG_MAX, &q);
+	t0 = rdtsc();
+	res_call_flags(r, VIRTIO_RESOURCE_Q_REQUEST, buf, len, &a, VQ_POLL | VQ_NO_QUIET);
+	*cycles = rdtsc() - t0;
+	if (!res_is(&a, VIRTIO_RESOURCE_A_GRANT) || a.hdr.txn != q.hdr.txn ||
+	    a.u.grant.amount != q.amount)
+		return false;
+	rel.hdr.type = VIRTIO_RESOURCE_T_RELEASE;
+	rel.hdr.txn = q.hdr.txn;
+	rel.hdr.app_id = RES_APP_ID;
+	rel.kind = VIRTIO_RESOURCE_K_MEMORY;
+	rel.amount = q.amount;
+	len = rc_encode_release(buf, RES_MSG_MAX, &rel);
+	res_call_flags(r, VIRTIO_RESOURCE_Q_REQUEST, buf, len, &a, VQ_POLL | VQ_NO_QUIET);
+	res_discard_events(r);
+	return res_is(&a, VIRTIO_RESOURCE_A_ACK) && a.hdr.txn == rel.hdr.txn;
+}
+
+void res_bench_grant(struct res *r)
+{
+	if (!r->granule || res_mem_reserved(r) < r->granule) {
+		check("bench-grant", false, "needs reserved memory (resource=balloon first)");
+		return;
+	}
+	bench_run("grant", "request-to-grant", r->opt->bench_iters, op_grant, r);
+}

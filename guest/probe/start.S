@@ -12,6 +12,10 @@
 
 #define KERNEL_CS 0x08 /* 64-bit code */
 #define KERNEL_DS 0x10 /* flat data */
+#define USER_DS	  0x23 /* flat data, DPL 3 (GDT 0x20, RPL 3) */
+#define USER_CS	  0x2b /* 64-bit code, DPL 3 (GDT 0x28, RPL 3) */
+/* CPL 3 runs with IOPL 3 (port I/O, cli/sti) and interrupts off. */
+#define USER_RFLAGS 0x3002
 
 #define ENTRY_PVH     0
 #define ENTRY_LINUX64 1
@@ -25,6 +29,7 @@
 
 #define PTE_P  0x001
 #define PTE_W  0x002
+#define PTE_U  0x004 /* CPL 3 may use it: user_call runs probe code there */
 #define PTE_PS 0x080
 
 #define STACK_SIZE 16384
@@ -124,7 +129,7 @@ isr_entries:
 	.endr
 
 isr_common:
-	movq	%rsp, %rdi		/* struct trap_frame */
+	movq	%rsp, %rdi		/* struct trap_frame; RSI: see user_call */
 	andq	$-16, %rsp
 	call	trap_handler
 1:	cli
@@ -175,6 +180,58 @@ irq_common:
 	iretq
 
 /*
+ * uint64_t user_call(uint64_t (*fn)(void *), void *arg): run fn(arg) at CPL 3
+ * on the user stack and return what it returns. The way back is the ud2 at
+ * user_exit: trap_handler recognises the #UD there (taken on the TSS's RSP0
+ * stack), drops its frame and calls user_resume with RSI, fn's result,
+ * which resumes the kernel stack saved here. Neither int n nor syscall
+ * returns to CPL 0 under the development machine's nested KVM (int n raises
+ * #UD; syscall arrives at LSTAR still at CPL 3), but exceptions do.
+ */
+	.text
+	.globl	user_call, user_exit, user_resume
+user_call:
+	pushq	%rbx
+	pushq	%rbp
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	movq	%rsp, user_saved_rsp(%rip)
+	pushq	$USER_DS
+	leaq	user_stack_top(%rip), %rax
+	pushq	%rax
+	pushq	$USER_RFLAGS
+	pushq	$USER_CS
+	leaq	user_start(%rip), %rax
+	pushq	%rax
+	movq	%rdi, %rax
+	movq	%rsi, %rdi
+	iretq
+user_start:
+	call	*%rax
+	movq	%rax, %rsi
+user_exit:
+	ud2
+1:	jmp	1b
+
+/* void user_resume(uint64_t result), from trap_handler at CPL 0. */
+user_resume:
+	movl	$KERNEL_DS, %eax	/* the exception loaded a null SS; CPL 3 nulled DS, ES */
+	movl	%eax, %ss
+	movl	%eax, %ds
+	movl	%eax, %es
+	movq	user_saved_rsp(%rip), %rsp
+	movq	%rdi, %rax
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbp
+	popq	%rbx
+	ret
+
+/*
  * AP trampoline, copied to a page below 1 MiB and started there by SIPI in
  * real mode (CS = page >> 4, IP = 0). It counts itself in and halts.
  */
@@ -219,6 +276,11 @@ gdt:
 	.quad	0x00af9b000000ffff	/* 0x08: 64-bit code, accessed */
 	.quad	0x00cf93000000ffff	/* 0x10: flat data, accessed */
 	.quad	0x00cf9b000000ffff	/* 0x18: 32-bit code, accessed */
+	.quad	0x00cff3000000ffff	/* 0x20: flat data, DPL 3 */
+	.quad	0x00affb000000ffff	/* 0x28: 64-bit code, DPL 3 */
+	.globl	gdt_tss
+gdt_tss:
+	.quad	0, 0			/* 0x30: the TSS (user.c fills it in) */
 gdt_end:
 	.p2align 3
 	.word	0, 0, 0
@@ -232,15 +294,15 @@ gdt_desc:
 	.p2align 12
 	.globl pml4
 pml4:
-	.quad	pdpt + PTE_P + PTE_W
+	.quad	pdpt + PTE_P + PTE_W + PTE_U
 	.fill	511, 8, 0
 pdpt:
-	.quad	pd0 + PTE_P + PTE_W
+	.quad	pd0 + PTE_P + PTE_W + PTE_U
 	.fill	511, 8, 0
 pd0:
 	.set	.Lpd_i, 0
 	.rept	512
-	.quad	(.Lpd_i << 21) + PTE_P + PTE_W + PTE_PS
+	.quad	(.Lpd_i << 21) + PTE_P + PTE_W + PTE_U + PTE_PS
 	.set	.Lpd_i, .Lpd_i + 1
 	.endr
 
@@ -249,5 +311,15 @@ pd0:
 stack:
 	.skip	STACK_SIZE
 stack_top:
+	.globl	user_stack_top, trap_stack_top
+user_stack:
+	.skip	STACK_SIZE
+user_stack_top:
+trap_stack:				/* TSS RSP0: interrupts and exceptions from CPL 3 */
+	.skip	STACK_SIZE
+trap_stack_top:
+	.p2align 3
+user_saved_rsp:
+	.skip	8
 
 	.section .note.GNU-stack, "", @progbits

@@ -4,7 +4,8 @@
  * exceptions (entry points in start.S); any exception is unexpected, is reported,
  * and the probe exits with status 3. 32-0x3f are not present (#NP). 0x40-0x4f
  * are device interrupts: irq_handler counts each vector and writes the LAPIC
- * EOI. Interrupts stay disabled except inside irq_wait (sti; hlt).
+ * EOI. Interrupts stay disabled except inside irq_wait (sti; hlt). An
+ * exception at CPL 3 (user.c) arrives on the TSS's RSP0 stack.
  *
  * One vector at a time can be an INTx source (a level-triggered IOAPIC pin,
  * possibly shared): the handler reads the device's ISR byte first, which
@@ -64,8 +65,9 @@ struct trap_frame {
 	uint64_t ss;
 };
 
-extern const char isr_entries[], irq_entries[];
-void trap_handler(struct trap_frame *f);
+extern const char isr_entries[], irq_entries[], user_exit[];
+void trap_handler(struct trap_frame *f, uint64_t rsi);
+__attribute__((noreturn)) void user_resume(uint64_t result);
 void irq_handler(uint64_t vector);
 
 static struct idt_gate idt[NR_VECTORS] __attribute__((aligned(16)));
@@ -98,10 +100,14 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" : : "m"(desc));
 }
 
-void trap_handler(struct trap_frame *f)
+/* rsi: the interrupted code's RSI, which carries user_call's result to user_exit. */
+void trap_handler(struct trap_frame *f, uint64_t rsi)
 {
 	static bool busy;
 	uint64_t cr2;
+
+	if (f->vector == 6 && f->rip == (uintptr_t)user_exit && (f->cs & 3) == 3)
+		user_resume(rsi);
 
 	if (busy) /* faulted while reporting: just leave */
 		probe_exit(EXIT_EXCEPTION);

@@ -89,6 +89,7 @@ struct vq_buf {
 
 #define VQ_POLL	    0x1 /* cli and poll the used ring, no interrupt requested */
 #define VQ_INDIRECT 0x2 /* the chain goes in an indirect descriptor table */
+#define VQ_NO_QUIET 0x4 /* VQ_POLL: return at completion, no wait for a wrong interrupt (CPL 3) */
 
 struct vq_result {
 	bool done;	    /* the used ring returned a chain (not a late one) */
@@ -146,7 +147,7 @@ uint64_t vq_addr_avail(const struct virtqueue *vq);
 uint64_t vq_addr_used(const struct virtqueue *vq);
 
 /* virtio_rng.c, virtio_blk.c, virtio_resource.c */
-void virtio_rng_run(struct virtio_dev *d);
+void virtio_rng_run(struct virtio_dev *d, const struct options *opt);
 void virtio_blk_run(struct virtio_dev *d, const struct options *opt);
 void virtio_resource_run(struct virtio_dev *d, const struct bootinfo *bi, const struct options *opt,
 			 const struct mpinfo *mp);

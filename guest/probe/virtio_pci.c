@@ -3,7 +3,8 @@
  * The modern virtio-pci transport (virtio 1.x, section 4.1): find the
  * devices on bus 0 (vendor 0x1af4, device 0x1040 + type), walk their
  * capabilities for the common, notify, ISR and device structures and for
- * MSI-X, assign any BAR the firmware left at 0 (from 0xe0000000 up), map the
+ * MSI-X, assign any BAR the firmware left at 0 (from 0xe0000000 up, or
+ * pci-mmio=ADDR), map the
  * structures, then reset, negotiate features, set up queues with one MSI-X
  * vector each and set DRIVER_OK.
  *
@@ -19,7 +20,6 @@
 
 #define VIRTIO_VENDOR	   0x1af4
 #define VIRTIO_PCI_MODERN  0x1040
-#define BAR_ASSIGN_BASE	   0xe0000000UL
 #define VIRTIO_NO_VECTOR   0xffff
 #define MSI_ADDR	   0xfee00000U
 #define MSIX_ENTRY_SIZE	   16
@@ -80,7 +80,7 @@ struct cap {
 	uint32_t off, len;
 };
 
-static uint64_t next_bar = BAR_ASSIGN_BASE;
+static uint64_t next_bar; /* 0: pci_bar_base() */
 static unsigned int next_vector = IRQ_VECTOR_BASE;
 
 const char *virtio_check_name(const struct virtio_dev *d, const char *what)
@@ -116,7 +116,7 @@ static void clear_bars(const struct virtio_dev *d)
 /*
  * The address of memory BAR bir. One that reads 0 is sized (all ones
  * written, memory decoding off) and assigned the next size-aligned address
- * from 0xe0000000. *assigned counts the BARs the probe placed.
+ * from pci_bar_base(). *assigned counts the BARs the probe placed.
  */
 static bool bar_addr(struct virtio_dev *d, unsigned int bir, uint64_t *out, unsigned int *assigned)
 {
@@ -151,6 +151,8 @@ static bool bar_addr(struct virtio_dev *d, unsigned int bir, uint64_t *out, unsi
 		size = ~mask + 1;
 		if (!(uint32_t)mask || (size & (size - 1)))
 			return false; /* the BAR is absent, or its size no power of two */
+		if (!next_bar)
+			next_bar = pci_bar_base();
 		addr = (next_bar + size - 1) & ~(size - 1);
 		if (!is64 && addr + size > 0x100000000UL)
 			return false;
@@ -807,7 +809,7 @@ void virtio_run(const struct bootinfo *bi, const struct options *opt, const stru
 		if (!setup_pci(d, opt->virtio_reassign))
 			continue;
 		if (d->type == VIRTIO_ID_RNG)
-			virtio_rng_run(d);
+			virtio_rng_run(d, opt);
 		else if (d->type == VIRTIO_ID_BLK)
 			virtio_blk_run(d, opt);
 		else

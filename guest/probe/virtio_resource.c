@@ -200,12 +200,19 @@ const char *res_answer_str(const struct res_answer *a)
  */
 int res_call(struct res *r, unsigned int q, const void *msg, size_t len, struct res_answer *a)
 {
+	return res_call_flags(r, q, msg, len, a, 0);
+}
+
+/* The same with vq_run's flags (VQ_POLL | VQ_NO_QUIET: at CPL 3). */
+int res_call_flags(struct res *r, unsigned int q, const void *msg, size_t len, struct res_answer *a,
+		   unsigned int flags)
+{
 	struct vq_buf bufs[2] = { { (void *)msg, (uint32_t)len, false },
 				  { answer_buf, RES_ANSWER_MAX, true } };
 	struct vq_result vr;
 	int used = -1;
 
-	if (vq_run(&r->vq[q], bufs, 2, 0, &vr))
+	if (vq_run(&r->vq[q], bufs, 2, flags, &vr))
 		used = (int)(vr.len > RES_ANSWER_MAX ? RES_ANSWER_MAX : vr.len);
 	res_decode(answer_buf, used, a);
 	return used;
@@ -266,6 +273,23 @@ int resource_vcpus_granted(void)
 
 /* ---- the request table ---- */
 
+/* The probe's T_REQUEST: a new txn, urgency NORMAL, latency INTERACTIVE, deadline 1 s. */
+void res_request_init(struct res *r, struct rc_request *q, uint16_t kind, uint64_t amount,
+		      uint64_t minimum, uint64_t projected)
+{
+	memset(q, 0, sizeof(*q));
+	q->hdr.type = VIRTIO_RESOURCE_T_REQUEST;
+	q->hdr.txn = res_txn(r);
+	q->hdr.app_id = RES_APP_ID;
+	q->kind = kind;
+	q->urgency = VIRTIO_RESOURCE_U_NORMAL;
+	q->latency = VIRTIO_RESOURCE_L_INTERACTIVE;
+	q->deadline_ms = RES_DEADLINE_MS;
+	q->amount = amount;
+	q->minimum = minimum;
+	q->projected = projected;
+}
+
 /*
  * REQUEST kind: amount on top of the allocation, urgency NORMAL, latency
  * INTERACTIVE, deadline 1 s; a new table entry, updated with the answer.
@@ -274,20 +298,11 @@ int resource_vcpus_granted(void)
 uint64_t res_request(struct res *r, uint16_t kind, uint64_t amount, uint64_t minimum,
 		     uint64_t projected, struct res_answer *a)
 {
-	struct rc_request q = { 0 };
+	struct rc_request q;
 	struct rc_entry e = { 0 }, *out;
 	size_t len;
 
-	q.hdr.type = VIRTIO_RESOURCE_T_REQUEST;
-	q.hdr.txn = res_txn(r);
-	q.hdr.app_id = RES_APP_ID;
-	q.kind = kind;
-	q.urgency = VIRTIO_RESOURCE_U_NORMAL;
-	q.latency = VIRTIO_RESOURCE_L_INTERACTIVE;
-	q.deadline_ms = RES_DEADLINE_MS;
-	q.amount = amount;
-	q.minimum = minimum;
-	q.projected = projected;
+	res_request_init(r, &q, kind, amount, minimum, projected);
 	e.txn = q.hdr.txn;
 	e.app_id = q.hdr.app_id;
 	memcpy(e.comm, "probe", 6);
@@ -356,7 +371,7 @@ static void print_table(struct res *r)
 	struct rc_entry *e;
 	uint32_t idx;
 
-	rc_table_for_each (&r->table, idx, e) {
+	rc_table_for_each(&r->table, idx, e) {
 		pr("resource table txn %lu kind %s amount %lu state %s (minimum %lu, granted %lu, "
 		   "last answer %s)",
 		   e->txn, rc_kind_name(e->kind), e->amount, rc_state_name(e->state), e->minimum,
@@ -449,6 +464,25 @@ void res_poll_events(struct res *r)
 		r->cfg_irqs = irq_count(r->d->config_vector);
 		show_generation(r);
 	}
+}
+
+/*
+ * Take the events without handling them and post their buffers again
+ * (bench=grant: at CPL 3, the allocation changes it causes itself).
+ * Returns how many.
+ */
+unsigned int res_discard_events(struct res *r)
+{
+	struct virtqueue *vq = &r->vq[VIRTIO_RESOURCE_Q_EVENT];
+	unsigned int n = 0;
+	uint32_t id, len;
+
+	while (vq_get_buf(vq, &id, &len)) {
+		if (id < RES_EVENT_BUFS)
+			vq_add_buf(vq, id, event_buf[id], RES_EVENT_LEN, true);
+		n++;
+	}
+	return n;
 }
 
 /* ---- bring-up ---- */
@@ -587,6 +621,8 @@ void virtio_resource_run(struct virtio_dev *d, const struct bootinfo *bi, const 
 		res_poll_events(r);
 		ran++;
 	}
+	if (opt->bench & BENCH_GRANT)
+		res_bench_grant(r);
 	if (ran)
 		print_table(r);
 	if (!opt->resource_idle) {

@@ -207,7 +207,8 @@ static bool reap(struct virtqueue *vq, uint16_t head, struct vq_result *r)
  * interrupts alone). Interrupt-driven, it also waits for a queue interrupt
  * (halting until one; on INTx an interrupt whose ISR read 0 is not one);
  * under VQ_POLL it polls with interrupts off, then leaves a short window for
- * a (wrong) queue interrupt. A request that does not complete (or whose entry
+ * a (wrong) queue interrupt (not with VQ_NO_QUIET, which benchmarks use: the
+ * wait halts, which CPL 3 cannot). A request that does not complete (or whose entry
  * had another id) stays in flight, and an entry with another id that comes
  * later is skipped as its. True if the chain came back with our head.
  */
@@ -244,7 +245,7 @@ bool vq_run(struct virtqueue *vq, const struct vq_buf *bufs, unsigned int n, uns
 			irq_wait(vq->vector, since, WAIT_CYCLES - spent);
 	}
 	/* A device that ignored the suppression interrupts now or soon. */
-	if (poll && vq->vector && r->done)
+	if (poll && vq->vector && r->done && !(flags & VQ_NO_QUIET))
 		irq_wait(vq->vector, since, QUIET_CYCLES);
 	if (vq->vector) {
 		r->irqs = irq_count(vq->vector) - since;

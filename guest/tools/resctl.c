@@ -67,6 +67,12 @@ static const char usage_text[] =
 	"  release ID [AMOUNT]       give an agreement back (default: all of it)\n"
 	"  query ID                  one request's state\n"
 	"  table                     the request table\n"
+	"  bench [--count N] [--kind memory|vcpus] [--amount AMOUNT] [--min AMOUNT]\n"
+	"                            time N requests (default 200) of AMOUNT (default: one\n"
+	"                            granule, or one vcpu) from the call to the answer, each\n"
+	"                            grant released and each offer declined untimed; prints\n"
+	"                            one line: \"resctl bench: N requests, latency us min A\n"
+	"                            p50 B p90 C p99 D max E, grants G denials H offers O\"\n"
 	"  send [--to VM] TEXT...    send the words, joined by spaces, to the host, or\n"
 	"                            through the host's broker to the VM named VM\n"
 	"  recv [--wait] [--timeout TIME]  print the messages, one per line (another\n"
@@ -155,6 +161,34 @@ static int parse_word(const char *s, const char *const *words, int n, const char
 			return i;
 	}
 	usage_error("unknown %s '%s'", what, s);
+}
+
+/* "memory" or "vcpus" (also "mem", "vcpu"): VIRTIO_RESOURCE_K_*. */
+static uint16_t parse_kind(const char *s)
+{
+	if (!strcmp(s, "memory") || !strcmp(s, "mem"))
+		return VIRTIO_RESOURCE_K_MEMORY;
+	if (!strcmp(s, "vcpus") || !strcmp(s, "vcpu"))
+		return VIRTIO_RESOURCE_K_VCPU;
+	usage_error("unknown kind '%s' (memory or vcpus)", s);
+}
+
+/* An amount of @kind: a count of vCPUs, otherwise a SIZE (0 passes: callers check). */
+static bool parse_amount(uint16_t kind, const char *s, __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (kind != VIRTIO_RESOURCE_K_VCPU)
+		return parse_size(s, out);
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
 }
 
 /* ---- names ---- */
@@ -433,6 +467,57 @@ static void sleep_ms(uint32_t ms)
 		;
 }
 
+/*
+ * REQUEST on @fd: 0 with the answer in r->answer; -EINTR or -ETIMEDOUT when
+ * the call turned into a pending one (r->answer.id is set); another negative
+ * errno when the request failed (r->answer.state FAILED says why). Any other
+ * failure ends resctl.
+ */
+static int request_call(int fd, struct virtio_resource_dev_request *r)
+{
+	int err;
+
+	if (!ioctl(fd, VIRTIO_RESOURCE_DEV_IOC_REQUEST, r))
+		return 0;
+	err = errno;
+	if ((err == EINTR || err == ETIMEDOUT) && r->answer.id)
+		return -err;
+	if (r->answer.id && r->answer.state == VIRTIO_RESOURCE_DEV_S_FAILED)
+		return -err;
+	fail_call("request", err, NULL);
+}
+
+/*
+ * ACCEPT, DECLINE or RELEASE (@cmd, named @what) of o->id on @fd: 0 with the
+ * answer in o->answer, or -EINTR / -ETIMEDOUT when the call turned into a
+ * pending one. Any other failure ends resctl; @before (the request as it was)
+ * explains a refusal.
+ */
+static int op_call(int fd, unsigned long cmd, const char *what, struct virtio_resource_dev_op *o,
+		   const struct virtio_resource_dev_answer *before)
+{
+	int err;
+
+	if (!ioctl(fd, cmd, o))
+		return 0;
+	err = errno;
+	if ((err == EINTR || err == ETIMEDOUT) && o->answer.id)
+		return -err;
+	if (err == EINVAL && !o->answer.id) {
+		char b[32];
+
+		fail("%s %llu: not possible (state %s, %s held)%s", what, o->id,
+		     state_name(before->state),
+		     amount_str(b, sizeof(b), before->kind, before->granted),
+		     cmd == VIRTIO_RESOURCE_DEV_IOC_RELEASE
+			     ? ": release at most what is held, memory in whole granules"
+			     : "");
+	}
+	if (err == EBUSY && !o->answer.id)
+		fail("%s %llu: a call about it is under way", what, o->id);
+	fail_call(what, err, &o->answer);
+}
+
 /* ---- commands ---- */
 
 static int cmd_info(int argc, char **argv)
@@ -513,7 +598,7 @@ static int cmd_request(int argc, char **argv)
 	const char *min_arg = NULL, *projected_arg = NULL;
 	uint32_t hold_ms = 0, timeout_ms = 30000;
 	bool nonblock = false;
-	int c, fd, ret;
+	int c, fd, err, ret;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -561,35 +646,15 @@ static int cmd_request(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		usage_error("request KIND AMOUNT: memory SIZE or vcpus N");
-	if (!strcmp(argv[optind], "memory") || !strcmp(argv[optind], "mem")) {
-		r.kind = VIRTIO_RESOURCE_K_MEMORY;
-		if (!parse_size(argv[optind + 1], &r.amount) || !r.amount)
-			usage_error("bad memory size '%s'", argv[optind + 1]);
-		if (min_arg && !parse_size(min_arg, &r.minimum))
-			usage_error("bad --min '%s'", min_arg);
-		if (projected_arg && !parse_size(projected_arg, &r.projected))
-			usage_error("bad --projected '%s'", projected_arg);
-	} else if (!strcmp(argv[optind], "vcpus") || !strcmp(argv[optind], "vcpu")) {
-		char *end;
-
-		r.kind = VIRTIO_RESOURCE_K_VCPU;
-		errno = 0;
-		r.amount = strtoull(argv[optind + 1], &end, 10);
-		if (errno || *end || !r.amount || argv[optind + 1][0] == '-')
-			usage_error("bad vcpu count '%s'", argv[optind + 1]);
-		if (min_arg) {
-			r.minimum = strtoull(min_arg, &end, 10);
-			if (*end || min_arg[0] == '-')
-				usage_error("bad --min '%s'", min_arg);
-		}
-		if (projected_arg) {
-			r.projected = strtoull(projected_arg, &end, 10);
-			if (*end || projected_arg[0] == '-')
-				usage_error("bad --projected '%s'", projected_arg);
-		}
-	} else {
-		usage_error("unknown kind '%s' (memory or vcpus)", argv[optind]);
-	}
+	r.kind = parse_kind(argv[optind]);
+	if (!parse_amount(r.kind, argv[optind + 1], &r.amount) || !r.amount)
+		usage_error("bad %s '%s'",
+			    r.kind == VIRTIO_RESOURCE_K_VCPU ? "vcpu count" : "memory size",
+			    argv[optind + 1]);
+	if (min_arg && !parse_amount(r.kind, min_arg, &r.minimum))
+		usage_error("bad --min '%s'", min_arg);
+	if (projected_arg && !parse_amount(r.kind, projected_arg, &r.projected))
+		usage_error("bad --projected '%s'", projected_arg);
 	if (!min_arg)
 		r.minimum = r.amount;
 	if (r.minimum > r.amount)
@@ -599,20 +664,14 @@ static int cmd_request(int argc, char **argv)
 		r.flags |= VIRTIO_RESOURCE_DEV_F_NONBLOCK;
 
 	fd = dev_open(0);
-	if (ioctl(fd, VIRTIO_RESOURCE_DEV_IOC_REQUEST, &r)) {
-		int err = errno;
-
-		if ((err == EINTR || err == ETIMEDOUT) && r.answer.id) {
-			printf("PENDING id %llu: %s\n", r.answer.id, strerror(err));
-			return EX_PENDING;
-		}
-		if (r.answer.id && r.answer.state == VIRTIO_RESOURCE_DEV_S_FAILED)
-			return print_answer("request", r.kind, &r.answer);
-		fail_call("request", err, NULL);
+	err = request_call(fd, &r);
+	if (err == -EINTR || err == -ETIMEDOUT) {
+		printf("PENDING id %llu: %s\n", r.answer.id, strerror(-err));
+		return EX_PENDING;
 	}
+	if (err)
+		return print_answer("request", r.kind, &r.answer);
 	if (nonblock) {
-		int err;
-
 		printf("PENDING id %llu\n", r.answer.id);
 		fflush(stdout);
 		err = wait_answer(fd, r.answer.id, timeout_ms, &r.answer);
@@ -641,7 +700,7 @@ static int cmd_op(int argc, char **argv, unsigned long cmd, const char *what)
 	};
 	struct virtio_resource_dev_op q = { .size = sizeof(q) };
 	struct virtio_resource_dev_op o = { .size = sizeof(o) };
-	int c, fd, nargs = cmd == VIRTIO_RESOURCE_DEV_IOC_RELEASE ? 2 : 1;
+	int c, fd, err, nargs = cmd == VIRTIO_RESOURCE_DEV_IOC_RELEASE ? 2 : 1;
 	const char *amount = NULL;
 	char *end;
 
@@ -682,34 +741,14 @@ static int cmd_op(int argc, char **argv, unsigned long cmd, const char *what)
 		close(fd);
 		return print_answer(what, q.answer.kind, &q.answer);
 	}
-	if (amount && q.answer.kind == VIRTIO_RESOURCE_K_VCPU) {
-		errno = 0;
-		o.amount = strtoull(amount, &end, 10);
-		if (errno || *end || !o.amount || amount[0] == '-')
-			usage_error("bad vcpu count '%s'", amount);
-	} else if (amount && (!parse_size(amount, &o.amount) || !o.amount)) {
-		usage_error("bad amount '%s'", amount);
-	}
-	if (ioctl(fd, cmd, &o)) {
-		int err = errno;
-
-		if ((err == EINTR || err == ETIMEDOUT) && o.answer.id) {
-			printf("PENDING id %llu: %s\n", o.answer.id, strerror(err));
-			return EX_PENDING;
-		}
-		if (err == EINVAL && !o.answer.id) {
-			char b[32];
-
-			fail("%s %llu: not possible (state %s, %s held)%s", what, o.id,
-			     state_name(q.answer.state),
-			     amount_str(b, sizeof(b), q.answer.kind, q.answer.granted),
-			     cmd == VIRTIO_RESOURCE_DEV_IOC_RELEASE
-				     ? ": release at most what is held, memory in whole granules"
-				     : "");
-		}
-		if (err == EBUSY && !o.answer.id)
-			fail("%s %llu: a call about it is under way", what, o.id);
-		fail_call(what, err, &o.answer);
+	if (amount && (!parse_amount(q.answer.kind, amount, &o.amount) || !o.amount))
+		usage_error("bad %s '%s'",
+			    q.answer.kind == VIRTIO_RESOURCE_K_VCPU ? "vcpu count" : "amount",
+			    amount);
+	err = op_call(fd, cmd, what, &o, &q.answer);
+	if (err) {
+		printf("PENDING id %llu: %s\n", o.answer.id, strerror(-err));
+		return EX_PENDING;
 	}
 	close(fd);
 	if (cmd == VIRTIO_RESOURCE_DEV_IOC_DECLINE || cmd == VIRTIO_RESOURCE_DEV_IOC_RELEASE) {
@@ -722,6 +761,162 @@ static int cmd_op(int argc, char **argv, unsigned long cmd, const char *what)
 		return EX_GRANTED;
 	}
 	return print_answer(what, o.answer.kind, &o.answer);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The nearest-rank @p-th percentile of the sorted v[0..n), n > 0. */
+static double percentile(const double *v, unsigned long n, unsigned int p)
+{
+	unsigned long rank = (n * p + 99) / 100;
+
+	return v[rank ? rank - 1 : 0];
+}
+
+/* Give back what one bench request got, so that the next one finds the same state. */
+static void bench_undo(int fd, const struct virtio_resource_dev_answer *a)
+{
+	struct virtio_resource_dev_op o = { .size = sizeof(o), .id = a->id };
+	unsigned long cmd;
+	const char *what;
+
+	switch (a->state) {
+	case VIRTIO_RESOURCE_DEV_S_GRANTED:
+		cmd = VIRTIO_RESOURCE_DEV_IOC_RELEASE;
+		what = "release";
+		break;
+	case VIRTIO_RESOURCE_DEV_S_OFFERED:
+		/* An open offer holds its part until it lapses: free it now. */
+		cmd = VIRTIO_RESOURCE_DEV_IOC_DECLINE;
+		what = "decline";
+		break;
+	default:
+		return;
+	}
+	if (op_call(fd, cmd, what, &o, a))
+		fail("bench: %s %llu: no answer in time", what, a->id);
+}
+
+/*
+ * The application's side of a negotiation, timed: @count blocking requests
+ * on one open file, each from the ioctl to the host's answer, with what it
+ * got given back (untimed) before the next. One line sums it up.
+ */
+static int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "amount", required_argument, NULL, 'a' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "min", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct virtio_resource_dev_request r = {
+		.size = sizeof(r),
+		.kind = VIRTIO_RESOURCE_K_MEMORY,
+		.urgency = VIRTIO_RESOURCE_U_NORMAL,
+		.latency = VIRTIO_RESOURCE_L_INTERACTIVE,
+	};
+	unsigned int grants = 0, denials = 0, offers = 0;
+	const char *amount_arg = NULL, *min_arg = NULL;
+	unsigned long count = 200, i;
+	double *us;
+	char *end;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			errno = 0;
+			count = strtoul(optarg, &end, 10);
+			if (errno || *end || !count || count > 1000000 || optarg[0] == '-')
+				usage_error("bad --count '%s' (1..1000000)", optarg);
+			break;
+		case 'a':
+			amount_arg = optarg;
+			break;
+		case 'k':
+			r.kind = parse_kind(optarg);
+			break;
+		case 'm':
+			min_arg = optarg;
+			break;
+		default:
+			exit(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage_error("bench takes no arguments, only options");
+	if (amount_arg && (!parse_amount(r.kind, amount_arg, &r.amount) || !r.amount))
+		usage_error("bad --amount '%s'", amount_arg);
+	if (min_arg && !parse_amount(r.kind, min_arg, &r.minimum))
+		usage_error("bad --min '%s'", min_arg);
+	us = calloc(count, sizeof(*us));
+	if (!us)
+		fail("bench: out of memory");
+
+	fd = dev_open(0);
+	if (!amount_arg) {
+		struct virtio_resource_dev_info in = { .size = sizeof(in) };
+
+		/* One unit: a granule of memory, one vCPU. */
+		if (ioctl(fd, VIRTIO_RESOURCE_DEV_IOC_INFO, &in))
+			fail("bench: info: %s", strerror(errno));
+		r.amount = r.kind == VIRTIO_RESOURCE_K_MEMORY ? in.mem_granule : 1;
+		if (!r.amount)
+			fail("bench: the device has no memory granule");
+	}
+	/* A minimum below the amount lets the host offer part of it. */
+	if (!min_arg)
+		r.minimum = r.amount;
+	if (r.minimum > r.amount)
+		usage_error("--min is more than the amount");
+	for (i = 0; i < count; i++) {
+		struct virtio_resource_dev_request q = r;
+		struct timespec t0, t1;
+		int err;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		err = request_call(fd, &q);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (err == -EINTR || err == -ETIMEDOUT)
+			fail("bench: request %lu (id %llu): no answer in time", i + 1, q.answer.id);
+		if (err) {
+			print_answer("request", q.kind, &q.answer);
+			fail("bench: request %lu failed", i + 1);
+		}
+		us[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+		switch (q.answer.state) {
+		case VIRTIO_RESOURCE_DEV_S_GRANTED:
+			grants++;
+			break;
+		case VIRTIO_RESOURCE_DEV_S_DENIED:
+			denials++;
+			break;
+		case VIRTIO_RESOURCE_DEV_S_OFFERED:
+			offers++;
+			break;
+		default:
+			fail("bench: request %lu (id %llu): unexpected state %s", i + 1,
+			     q.answer.id, state_name(q.answer.state));
+		}
+		bench_undo(fd, &q.answer);
+	}
+	close(fd);
+	qsort(us, count, sizeof(*us), cmp_double);
+	printf("resctl bench: %lu requests, latency us min %.1f p50 %.1f p90 %.1f p99 %.1f "
+	       "max %.1f, grants %u denials %u offers %u\n",
+	       count, us[0], percentile(us, count, 50), percentile(us, count, 90),
+	       percentile(us, count, 99), us[count - 1], grants, denials, offers);
+	free(us);
+	return EX_GRANTED;
 }
 
 static int cmd_table(int argc, char **argv)
@@ -973,6 +1168,8 @@ int main(int argc, char **argv)
 		return cmd_op(argc, argv, VIRTIO_RESOURCE_DEV_IOC_QUERY, "query");
 	if (!strcmp(cmd, "table"))
 		return cmd_table(argc, argv);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc, argv);
 	if (!strcmp(cmd, "send"))
 		return cmd_send(argc, argv);
 	if (!strcmp(cmd, "recv"))

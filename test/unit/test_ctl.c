@@ -38,6 +38,7 @@ enum step_kind {
 	STEP_END,
 	STEP_SEND, /* send the text */
 	STEP_RECV, /* read one line (kept in fx.request) */
+	STEP_READ, /* one read() once input is there (kept in fx.request) */
 	STEP_HUGE, /* send 5 MiB without a newline */
 	STEP_HOLD, /* wait until the client closes */
 };
@@ -52,6 +53,7 @@ struct step {
 #define SEND(t)	    { STEP_SEND, (t), 0 }
 #define SEND_ALL(t) { STEP_SEND, (t), sizeof(t) - 1 } /* NUL bytes and all */
 #define RECV	    { STEP_RECV, NULL, 0 }
+#define READ	    { STEP_READ, NULL, 0 }
 #define HUGE	    { STEP_HUGE, NULL, 0 }
 #define HOLD	    { STEP_HOLD, NULL, 0 }
 #define END	    { STEP_END, NULL, 0 }
@@ -246,6 +248,16 @@ static void fake_recv_line(int fd)
 	fx.request[len] = '\0';
 }
 
+/* What one read() returns: a server that acts on the first complete object sees this much. */
+static void fake_read_once(int fd)
+{
+	ssize_t n = 0;
+
+	if (fake_wait(fd, WAIT_MS))
+		n = read(fd, fx.request, sizeof(fx.request) - 1);
+	fx.request[n > 0 ? n : 0] = '\0';
+}
+
 static void fake_huge(int fd)
 {
 	static char chunk[64 * 1024];
@@ -281,6 +293,8 @@ static void *fake_main(void *arg)
 			fake_send(fd, s->text, s->len ? s->len : strlen(s->text));
 		else if (s->kind == STEP_RECV)
 			fake_recv_line(fd);
+		else if (s->kind == STEP_READ)
+			fake_read_once(fd);
 		else if (s->kind == STEP_HUGE)
 			fake_huge(fd);
 		else
@@ -634,6 +648,27 @@ START_TEST(test_events_before_the_reply_are_skipped)
 }
 END_TEST
 
+/*
+ * A server may act on a request as soon as the object is complete and, for
+ * quit, be gone right after its reply: the request and its line end go in
+ * one write, and the reply is read although the server closed at once.
+ */
+START_TEST(test_request_line_is_one_write_and_a_closing_server_is_answered)
+{
+	static const struct step script[] = {
+		NEGOTIATE,
+		READ,
+		SEND("{\"return\": {}, \"id\": 2}\r\n"),
+		END,
+	};
+
+	start_fake(script);
+	expect_status(CTL(fx.path, "quit"), CTL_EXIT_OK, NULL);
+	expect_out("{}\n");
+	ck_assert_str_eq(fx.request, "{\"execute\":\"quit\",\"id\":2}\r\n");
+}
+END_TEST
+
 /* Servers that break the protocol; ctl names the problem and exits 2. */
 static const struct broken_case {
 	struct step script[MAX_STEPS];
@@ -847,6 +882,7 @@ int main(void)
 		test_timeout_bounds_a_slow_command,
 		test_unwritable_output_exits_2,
 		test_events_before_the_reply_are_skipped,
+		test_request_line_is_one_write_and_a_closing_server_is_answered,
 	};
 	const TTest *const events[] = {
 		test_events_count_and_filter,
