@@ -6,6 +6,8 @@
  */
 #include "bench.h"
 
+#include "accord/tmpfile.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdint.h>
@@ -262,10 +264,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < argc && len < sizeof(c->invocation); i++)
 		len += (size_t)snprintf(c->invocation + len, sizeof(c->invocation) - len, "%s%s",
 					i ? " " : "", i ? argv[i] : "accord-bench");
-	snprintf(c->tmp_dir, sizeof(c->tmp_dir), "/tmp/accord-bench-XXXXXX");
-	if (!mkdtemp(c->tmp_dir)) {
+	ret = acc_mkdtemp(c->tmp_dir, sizeof(c->tmp_dir), "/tmp", "accord-bench");
+	if (ret) {
 		fprintf(stderr, "accord-bench: cannot create a scratch directory: %s\n",
-			strerror(errno));
+			strerror(-ret));
 		return 1;
 	}
 	snprintf(c->estimator_dir, sizeof(c->estimator_dir), "%s/estimator", out_dir);

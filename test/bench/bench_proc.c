@@ -2,6 +2,8 @@
 /* accord-bench: child processes, their output, and waiting on them. */
 #include "bench.h"
 
+#include "accord/tmpfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -199,13 +201,13 @@ int bench_run_capture(const char *const argv[], int timeout_ms, char **out)
 
 int bench_run_capture_on(const char *const argv[], int timeout_ms, int cpu, char **out)
 {
-	char path[] = "/tmp/accord-bench-out-XXXXXX";
+	char path[128];
 	struct bench_child ch;
-	int fd = mkstemp(path), ret;
+	int fd = acc_mkstemp(path, sizeof(path), "/tmp", "accord-bench-out"), ret;
 
 	*out = NULL;
 	if (fd < 0)
-		return -errno;
+		return fd;
 	close(fd);
 	ret = bench_spawn_on(argv, path, cpu, &ch);
 	if (ret)

@@ -20,7 +20,7 @@
 #define MAX_ARGS 32
 #define NOBODY	 65534
 
-static char *slurp(const char *path)
+char *harness_slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	size_t cap = 4096, len = 0, n;
@@ -46,7 +46,7 @@ static char *slurp(const char *path)
 
 static bool file_contains(const char *path, const char *needle)
 {
-	char *text = slurp(path);
+	char *text = harness_slurp(path);
 	bool found = strstr(text, needle) != NULL;
 
 	free(text);
@@ -175,8 +175,8 @@ void harness_finish(struct accord_proc *p, struct accord_run *r, int timeout_s, 
 		usleep(50 * 1000);
 	}
 	r->status = WIFEXITED(p->wstatus) ? WEXITSTATUS(p->wstatus) : 128 + WTERMSIG(p->wstatus);
-	r->console = slurp(p->console);
-	r->err = slurp(p->errpath);
+	r->console = harness_slurp(p->console);
+	r->err = harness_slurp(p->errpath);
 	unlink(p->console);
 	unlink(p->errpath);
 	if (p->iso == HARNESS_UNPRIVILEGED)

@@ -51,6 +51,8 @@ long harness_rss_kb(pid_t pid);
 void harness_run(struct accord_run *r, const char *const args[], int timeout_s, const char *until,
 		 enum harness_isolation iso);
 void harness_free(struct accord_run *r);
+/* A file's whole text, malloc'd ("" if it cannot be opened). */
+char *harness_slurp(const char *path);
 /* Lines of @text that contain @needle. */
 int harness_count(const char *text, const char *needle);
 

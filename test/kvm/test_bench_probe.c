@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accord/tmpfile.h"
 #include "harness.h"
 
 #define TIMEOUT_S 60
@@ -171,28 +172,49 @@ START_TEST(test_malformed_benchmark_options_fail_the_cmdline_check)
 }
 END_TEST
 
-/* Run QEMU to its exit within TIMEOUT_S; its serial port in *console. */
-static int run_qemu(const char *const argv[], char **console)
+/*
+ * Run QEMU's microvm (machine: its -machine value) on the probe with cmdline
+ * and the extra arguments, to its exit within TIMEOUT_S; its serial port in
+ * *console. Returns QEMU's exit code.
+ */
+static int run_qemu(const char *machine, const char *cmdline, const char *const extra[],
+		    char **console)
 {
-	char path[] = "/tmp/accord-qemu-XXXXXX", serial[64];
-	int fd = mkstemp(path), status = -1;
-	const char *full[32];
-	unsigned int n = 0;
+	char path[128], serial[160];
+	const char *argv[32] = { QEMU,
+				 "-machine",
+				 machine,
+				 "-accel",
+				 "kvm",
+				 "-m",
+				 "64M",
+				 "-display",
+				 "none",
+				 "-nodefaults",
+				 "-no-user-config",
+				 "-no-reboot",
+				 "-device",
+				 "isa-debug-exit,iobase=0xf4,iosize=1" };
+	unsigned int n = 14;
+	int fd = acc_mkstemp(path, sizeof(path), "/tmp", "accord-qemu"), status = -1;
 	pid_t pid;
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	snprintf(serial, sizeof(serial), "file:%s", path);
-	full[n++] = QEMU;
-	for (unsigned int i = 0; argv[i]; i++)
-		full[n++] = argv[i];
-	full[n++] = "-serial";
-	full[n++] = serial;
-	full[n] = NULL;
+	for (unsigned int i = 0; extra && extra[i]; i++)
+		argv[n++] = extra[i];
+	argv[n++] = "-serial";
+	argv[n++] = serial;
+	argv[n++] = "-kernel";
+	argv[n++] = PROBE_ELF;
+	argv[n++] = "-append";
+	argv[n++] = cmdline;
+	argv[n] = NULL;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		execvp(QEMU, (char *const *)full);
+		execvp(QEMU, (char *const *)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < TIMEOUT_S * 100; i++) {
@@ -204,18 +226,7 @@ static int run_qemu(const char *const argv[], char **console)
 			waitpid(pid, &status, 0);
 		}
 	}
-	*console = NULL;
-	{
-		FILE *f = fopen(path, "r");
-		size_t len = 0;
-
-		ck_assert_ptr_nonnull(f);
-		*console = calloc(1, 1 << 20);
-		ck_assert_ptr_nonnull(*console);
-		len = fread(*console, 1, (1 << 20) - 1, f);
-		(*console)[len] = 0;
-		fclose(f);
-	}
+	*console = harness_slurp(path);
 	unlink(path);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 127,
 		      QEMU " did not run (scripts/setup-deps installs qemu-system-x86)");
@@ -224,30 +235,13 @@ static int run_qemu(const char *const argv[], char **console)
 
 START_TEST(test_probe_drives_qemu_microvm_pcie_through_ecam)
 {
-	const char *argv[] = { "-machine",
-			       "microvm,pcie=on",
-			       "-accel",
-			       "kvm",
-			       "-m",
-			       "64M",
-			       "-display",
-			       "none",
-			       "-nodefaults",
-			       "-no-user-config",
-			       "-no-reboot",
-			       "-device",
-			       "isa-debug-exit,iobase=0xf4,iosize=1",
-			       "-device",
-			       "virtio-rng-pci,disable-legacy=on",
-			       "-kernel",
-			       PROBE_ELF,
-			       "-append",
-			       "mptable=off smp=off expect-virtio=rng pci-ecam=0xe0000000 "
-			       "pci-mmio=0xc0000000 bench=exits,rng bench-iters=200",
-			       NULL };
+	static const char *const rng[] = { "-device", "virtio-rng-pci,disable-legacy=on", NULL };
 	char *console;
 
-	run_qemu(argv, &console);
+	run_qemu("microvm,pcie=on",
+		 "mptable=off smp=off expect-virtio=rng pci-ecam=0xe0000000 pci-mmio=0xc0000000 "
+		 "bench=exits,rng bench-iters=200",
+		 rng, &console);
 	ck_assert_msg(strstr(console, "check pci-ecam ok"), "%s", console);
 	ck_assert_ptr_nonnull(strstr(console, "check pci-host-bridge ok (00:00.0 1b36:0008"));
 	/* BARs left at 0 by QEMU's firmware, placed in its 32-bit window. */
@@ -263,28 +257,10 @@ END_TEST
 
 START_TEST(test_exit_now_ends_qemu_with_the_pass_status)
 {
-	const char *argv[] = { "-machine",
-			       "microvm",
-			       "-accel",
-			       "kvm",
-			       "-m",
-			       "64M",
-			       "-display",
-			       "none",
-			       "-nodefaults",
-			       "-no-user-config",
-			       "-no-reboot",
-			       "-device",
-			       "isa-debug-exit,iobase=0xf4,iosize=1",
-			       "-kernel",
-			       PROBE_ELF,
-			       "-append",
-			       "action=exit-now",
-			       NULL };
 	char *console;
 
 	/* isa-debug-exit: status 0 becomes QEMU's exit code (0 << 1) | 1. */
-	ck_assert_int_eq(run_qemu(argv, &console), 1);
+	ck_assert_int_eq(run_qemu("microvm", "action=exit-now", NULL, &console), 1);
 	ck_assert_str_eq(console, "");
 	free(console);
 }
