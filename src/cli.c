@@ -64,6 +64,14 @@ const char cli_run_usage[] =
 	"                       (up to 8; ID is at most 20 bytes, default: the file name)\n"
 	"  --name NAME          name used in log messages\n"
 	"  --log-level LEVEL    error, warn, info (default) or debug\n"
+	"  --seccomp on|log|off system-call allowlists per thread once the VM runs\n"
+	"                       (default " SANDBOX_DEFAULT_NAME
+	"): on stops accord with a message\n"
+	"                       naming a call outside the list (exit status 159), log lets\n"
+	"                       it through and the kernel logs it (dmesg), off is for\n"
+	"                       debugging (and the default of sanitizer builds, whose leak\n"
+	"                       check needs calls no list allows).\n"
+	"                       Capabilities are dropped before the guest starts either way\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"On a terminal the console is in raw mode; press Ctrl-a x to stop the VM and\n"
@@ -85,7 +93,8 @@ const char cli_run_usage[] =
 	"           the User-mode Linux process was killed by a signal\n"
 	"  123      accord hit an internal error while the VM ran\n"
 	"  128+SIG  accord was stopped by signal SIG (e.g. 130 for SIGINT, 143 for\n"
-	"           SIGTERM) or by Ctrl-a x (130)\n";
+	"           SIGTERM) or by Ctrl-a x (130)\n"
+	"  159      a thread made a system call outside its seccomp allowlist\n";
 
 enum run_opt {
 	OPT_ACCEL,
@@ -103,6 +112,7 @@ enum run_opt {
 	OPT_API_SOCKET,
 	OPT_POOL,
 	OPT_BROKER,
+	OPT_SECCOMP,
 	OPT_HELP,
 };
 
@@ -121,6 +131,7 @@ static const struct opt_desc run_opts[] = {
 	{ "share", OPT_SHARE, true },	  { "api-socket", OPT_API_SOCKET, true },
 	{ "pool", OPT_POOL, true },	  { "help", OPT_HELP, false },
 	{ "accel", OPT_ACCEL, true },	  { "broker", OPT_BROKER, true },
+	{ "seccomp", OPT_SECCOMP, true },
 };
 
 static const struct opt_desc *opt__find(const char *name, size_t len)
@@ -492,6 +503,10 @@ static int apply_opt(const struct opt_desc *o, const char *v, const struct host_
 		break;
 	case OPT_LOG_LEVEL:
 		return cli__parse_log_level(v, &cfg->log_level, err);
+	case OPT_SECCOMP:
+		if (sandbox__parse_mode(v, &cfg->seccomp))
+			return acc_errf(err, EINVAL, "--seccomp: '%s' is not on, log or off", v);
+		break;
 	case OPT_RNG:
 		cfg->rng = true;
 		break;
@@ -531,6 +546,7 @@ int cli__parse_run(int argc, char *const argv[], const struct host_limits *limit
 	cfg->console = CONSOLE_STDIO;
 	cfg->cmdline = "";
 	cfg->log_level = LOG_INFO;
+	cfg->seccomp = SANDBOX_DEFAULT_MODE;
 
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i], *name, *eq, *value = NULL;

@@ -233,17 +233,18 @@ static void cpu__set_msrs(int vcpu_fd, const struct acc_log *log)
 		{ MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
 	};
 	enum { NR = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
-	struct {
+	/* kvm_msrs ends in a flexible array: give it room for NR entries. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[NR];
+		uint8_t bytes[sizeof(struct kvm_msrs) + NR * sizeof(struct kvm_msr_entry)];
 	} msrs;
 	int n;
 
 	memset(&msrs, 0, sizeof(msrs));
 	msrs.hdr.nmsrs = NR;
 	for (unsigned int i = 0; i < NR; i++) {
-		msrs.e[i].index = boot_msrs[i].index;
-		msrs.e[i].data = boot_msrs[i].data;
+		msrs.hdr.entries[i].index = boot_msrs[i].index;
+		msrs.hdr.entries[i].data = boot_msrs[i].data;
 	}
 	/* Reset values; a KVM that refuses one still boots a guest correctly. */
 	n = ioctl(vcpu_fd, KVM_SET_MSRS, &msrs);

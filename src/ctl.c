@@ -122,13 +122,14 @@ static bool ctl_json_finite(struct json_object *v)
 				return false;
 		}
 		return true;
-	case json_type_object:
+	case json_type_object: {
 		json_object_object_foreach(v, key, val) {
 			(void)key;
 			if (!ctl_json_finite(val))
 				return false;
 		}
 		return true;
+	}
 	default:
 		return true;
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "accord/inventory.h"
+#include "linux/virtio_resource.h"
 #include "rc_types.h"
 
 /* The longest file read: a list of 4096 scattered CPUs fits. */
@@ -45,6 +46,19 @@ struct scan {
 void inventory__cpuset_zero(struct inventory_cpuset *set)
 {
 	memset(set, 0, sizeof(*set));
+}
+
+void inventory__alloc_from_config(struct inventory_alloc *alloc,
+				  const struct virtio_resource_config *cfg)
+{
+	memset(alloc, 0, sizeof(*alloc));
+	alloc->generation = cfg->generation;
+	alloc->mem_max = cfg->mem_max;
+	alloc->mem_granted = cfg->mem_granted;
+	alloc->mem_reserved = cfg->mem_reserved;
+	alloc->granule = cfg->mem_granule;
+	alloc->vcpus_max = cfg->vcpus_max;
+	alloc->vcpus_granted = cfg->vcpus_granted;
 }
 
 void inventory__cpuset_set(struct inventory_cpuset *set, unsigned int cpu)

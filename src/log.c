@@ -23,8 +23,8 @@ void log__init(struct acc_log *log, const char *name, enum log_level level)
 	log->level = level;
 }
 
-static void log__vprintf(const struct acc_log *log, enum log_level level, const char *fmt,
-			 va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+log__vprintf(const struct acc_log *log, enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
 	int n;

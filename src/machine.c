@@ -193,25 +193,20 @@ const struct guest_mem *machine__device_mem(const struct machine *m, unsigned in
 void machine__inventory_alloc(struct machine *m, const struct virtio_resource_config *cfg,
 			      struct inventory_alloc *alloc)
 {
+	struct virtio_resource_config now;
 	cpu_set_t mask;
 
-	memset(alloc, 0, sizeof(*alloc));
-	alloc->granule = RES_GRANULE;
-	alloc->mem_max = m->cfg.mem_size;
-	alloc->vcpus_max = m->cfg.cpus;
+	if (!cfg && m->resource) {
+		resource__config(m->resource, &now);
+		cfg = &now;
+	}
 	if (cfg) {
-		alloc->generation = cfg->generation;
-		alloc->mem_granted = cfg->mem_granted;
-		alloc->mem_reserved = cfg->mem_reserved;
-		alloc->vcpus_granted = cfg->vcpus_granted;
-	} else if (m->resource) {
-		struct virtio_resource_config c;
-
-		resource__config(m->resource, &c);
-		alloc->generation = c.generation;
-		alloc->mem_granted = c.mem_granted;
-		alloc->mem_reserved = c.mem_reserved;
-		alloc->vcpus_granted = c.vcpus_granted;
+		inventory__alloc_from_config(alloc, cfg);
+	} else {
+		memset(alloc, 0, sizeof(*alloc));
+		alloc->granule = RES_GRANULE;
+		alloc->mem_max = m->cfg.mem_size;
+		alloc->vcpus_max = m->cfg.cpus;
 	}
 	/* The host CPUs this VM's threads may run on. */
 	if (!sched_getaffinity(0, sizeof(mask), &mask))
@@ -500,10 +495,13 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	m->stop_sink = (struct stop_sink){ machine__request_stop, m };
 	bus__init(&m->pio);
 	bus__init(&m->mmio);
+	ret = sandbox__init(&m->sandbox, cfg->seccomp, err);
+	if (ret)
+		goto destroy_buses;
 	ret = eventloop__init(&m->loop);
 	if (ret) {
 		acc_errf(err, -ret, "epoll: %s", strerror(-ret));
-		goto destroy_buses;
+		goto destroy_sandbox;
 	}
 	ret = uml ? machine__create_uml(m, err) : machine__create_kvm(m, err);
 	if (ret)
@@ -532,8 +530,9 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 					 cfg->cpus, &entry, err);
 		if (ret)
 			goto destroy_virtio;
-		m->vcpu_env = (struct vcpu_env){ &m->pio,      &m->mmio,     &m->stop_sink, &m->log,
-						 &m->guest_rl, &m->stopping, m->vm.run_size };
+		m->vcpu_env = (struct vcpu_env){ &m->pio,	 &m->mmio,     &m->stop_sink,
+						 &m->log,	 &m->guest_rl, &m->stopping,
+						 m->vm.run_size, &m->sandbox };
 		ret = machine__create_vcpus(m, &entry, err);
 		if (ret)
 			goto destroy_vcpus;
@@ -576,6 +575,8 @@ destroy_accel:
 		machine__destroy_kvm(m);
 exit_loop:
 	eventloop__exit(&m->loop);
+destroy_sandbox:
+	sandbox__destroy(&m->sandbox);
 destroy_buses:
 	bus__exit(&m->mmio);
 	bus__exit(&m->pio);
@@ -711,9 +712,22 @@ static int machine__start(struct machine *m, sigset_t *old_mask)
 		log_err(&m->log, "event loop: %s", strerror(-ret));
 		return ret;
 	}
-	ret = m->cfg.accel == ACCEL_UML ? machine__start_uml(m, &err) : machine__start_kvm(m, &err);
-	if (ret)
+	/* Before the guest and the vCPU threads start, so that none has them. */
+	ret = sandbox__drop_privileges(&err);
+	if (ret) {
 		log_err(&m->log, "%s", err.msg);
+		return ret;
+	}
+	ret = m->cfg.accel == ACCEL_UML ? machine__start_uml(m, &err) : machine__start_kvm(m, &err);
+	if (ret) {
+		log_err(&m->log, "%s", err.msg);
+		return ret;
+	}
+	/* The event loop makes no thread or process from here on: confine it. */
+	ret = sandbox__enter(&m->sandbox, SANDBOX_EVENT_LOOP);
+	if (ret)
+		log_err(&m->log, "cannot enter the event loop's seccomp filter: %s",
+			strerror(-ret));
 	return ret;
 }
 
@@ -778,4 +792,5 @@ void machine__destroy(struct machine *m)
 	bus__exit(&m->pio);
 	ratelimit__destroy(&m->guest_rl);
 	pthread_mutex_destroy(&m->stop_lock);
+	sandbox__destroy(&m->sandbox);
 }

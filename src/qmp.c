@@ -37,9 +37,16 @@
 #define QMP_BUF_MIN	    4096
 #define QMP_IN_MAX	    (QMP_MAX_REQUEST + QMP_BUF_MIN)
 #define QMP_READS_PER_EVENT 4 /* full reads before other fds get their turn */
-#define QMP_JSON_DEPTH	    64
-#define QMP_LISTEN_BACKLOG  32
-#define QMP_TOKEN_SHOWN	    32 /* bytes of a bad token quoted in an error */
+/*
+ * Unsent output above which a client's further requests wait (its input is
+ * neither read nor parsed) until it reads: a client that pipelines many
+ * requests is slowed, not dropped. Only events, which do not wait, can push
+ * a client that does not read past QMP_MAX_OUTPUT.
+ */
+#define QMP_OUTPUT_PAUSE   (QMP_MAX_OUTPUT / 4)
+#define QMP_JSON_DEPTH	   64
+#define QMP_LISTEN_BACKLOG 32
+#define QMP_TOKEN_SHOWN	   32 /* bytes of a bad token quoted in an error */
 
 _Static_assert(QMP_PATH_MAX == sizeof(((struct sockaddr_un *)0)->sun_path), "QMP_PATH_MAX");
 
@@ -343,12 +350,14 @@ static void buf_put_json(struct qmp_buf *b, struct json_object *o)
 			buf_printf(b, "%" PRId64, v);
 		break;
 	case json_type_double:
-		if (!isfinite(json_object_get_double(o))) {
+		/* Keeps the text a parsed number came with, 1e400 (inf) included. */
+		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+		/* A NaN or infinity made here is a word ("Infinity"), not JSON. */
+		if (!isfinite(json_object_get_double(o)) &&
+		    !(s[*s == '-'] >= '0' && s[*s == '-'] <= '9')) {
 			buf_put_lit(b, "null");
 			break;
 		}
-		/* Keeps the text a parsed number came with. */
-		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
 		buf_put(b, s, len);
 		break;
 	case json_type_string:
@@ -646,6 +655,24 @@ static bool qmp_has_nul_escape(const char *p, size_t len)
 	return false;
 }
 
+/*
+ * UTF-8 that json-c's check lets through (it looks at the form only):
+ * overlong forms, surrogates, code points past U+10FFFF.
+ */
+static bool qmp_bad_utf8(const char *p, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	uint32_t cp;
+	size_t n;
+
+	for (size_t i = 0; i < len; i += n) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (!n)
+			return true;
+	}
+	return false;
+}
+
 /* The scanner found a value at [start, @end): parse and run it. */
 static void qmp_client_value(struct qmp_client *c, size_t end, bool bare)
 {
@@ -680,6 +707,12 @@ static void qmp_client_value(struct qmp_client *c, size_t end, bool bare)
 				     (int)(len < QMP_TOKEN_SHOWN ? len : QMP_TOKEN_SHOWN), p);
 		else
 			reply_error(c, QMP_ERROR_GENERIC, qmp_parse_error(jerr), NULL, false);
+		return;
+	}
+	if (qmp_bad_utf8(p, len)) {
+		json_object_put(req);
+		reply_error(c, QMP_ERROR_GENERIC,
+			    qmp_parse_error(json_tokener_error_parse_utf8_string), NULL, false);
 		return;
 	}
 	qmp_dispatch(c, req);
@@ -717,13 +750,18 @@ static bool qmp_ends_bare(unsigned char ch)
 	return qmp_is_ws(ch) || qmp_is_stray(ch) || strchr("{}[]\",:", ch);
 }
 
+static bool qmp_client_backed_up(const struct qmp_client *c)
+{
+	return c->out.len - c->out.off >= QMP_OUTPUT_PAUSE;
+}
+
 static void qmp_client_scan(struct qmp_client *c)
 {
 	unsigned char *b = (unsigned char *)c->in.p;
 	size_t i = c->scan;
 	unsigned char ch;
 
-	while (i < c->in.len && !c->dead && !c->out.failed) {
+	while (i < c->in.len && !c->dead && !c->out.failed && !qmp_client_backed_up(c)) {
 		ch = b[i];
 		switch (c->state) {
 		case SCAN_IDLE:
@@ -791,9 +829,13 @@ static void qmp_client_scan(struct qmp_client *c)
 		}
 	}
 
-	/* Keep only the unfinished value, at the start of the buffer. */
+	/*
+	 * Keep only the unfinished value and what was not scanned yet (the
+	 * client's output backed up), at the start of the buffer.
+	 */
 	if (c->state == SCAN_IDLE || c->discarding) {
-		c->in.len = 0;
+		memmove(b, b + i, c->in.len - i);
+		c->in.len -= i;
 		c->scan = 0;
 		buf_shrink(&c->in);
 	} else {
@@ -873,7 +915,7 @@ static void qmp_client_flush(struct qmp_client *c)
 		b->off = b->len = 0;
 		buf_shrink(b);
 	}
-	want = (c->eof ? 0 : EPOLLIN) | (b->off < b->len ? EPOLLOUT : 0);
+	want = (c->eof || qmp_client_backed_up(c) ? 0 : EPOLLIN) | (b->off < b->len ? EPOLLOUT : 0);
 	if (want && want != c->events)
 		qmp_client_watch(c, want);
 }
@@ -883,7 +925,7 @@ static void qmp_client_read(struct qmp_client *c)
 	size_t room;
 	ssize_t n;
 
-	for (int i = 0; i < QMP_READS_PER_EVENT; i++) {
+	for (int i = 0; i < QMP_READS_PER_EVENT && !qmp_client_backed_up(c); i++) {
 		if (!buf_reserve(&c->in, QMP_BUF_MIN)) {
 			c->dead = true;
 			return;
@@ -917,6 +959,11 @@ static void qmp_client_on_event(struct event_handler *h, uint32_t events)
 	if (!c->dead && !c->eof && (events & (EPOLLIN | EPOLLHUP)))
 		qmp_client_read(c);
 	qmp_client_flush(c);
+	/* The client read enough: take up the requests that waited. */
+	if (!c->dead && !qmp_client_backed_up(c) && c->scan < c->in.len) {
+		qmp_client_scan(c);
+		qmp_client_flush(c);
+	}
 	/* After EOF, stay until the replies are out. */
 	if (c->dead || (c->eof && c->out.off == c->out.len))
 		qmp_client_free(c);
@@ -976,6 +1023,29 @@ close_fd:
 	close(fd);
 }
 
+/*
+ * The socket is 0600, so only its owner (and root) can connect; check the
+ * peer anyway, in case the file's mode or directory was changed, or the
+ * listening socket was passed on: the control socket is operator-only.
+ */
+static bool qmp_peer_allowed(const struct qmp_server *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred)) {
+		qmp_log(s, LOG_WARN, "control socket: refused a client: SO_PEERCRED: %s",
+			strerror(errno));
+		return false;
+	}
+	if (cred.uid == geteuid() || cred.uid == 0)
+		return true;
+	qmp_log(s, LOG_WARN,
+		"control socket: refused process %d of uid %u: only uid %u and root may connect",
+		(int)cred.pid, (unsigned int)cred.uid, (unsigned int)geteuid());
+	return false;
+}
+
 static void qmp_on_accept(struct event_handler *h, uint32_t events)
 {
 	struct qmp_server *s = h->ctx;
@@ -989,6 +1059,10 @@ static void qmp_on_accept(struct event_handler *h, uint32_t events)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				qmp_log(s, LOG_WARN, "control socket: accept: %s", strerror(errno));
 			return;
+		}
+		if (!qmp_peer_allowed(s, fd)) {
+			close(fd);
+			continue;
 		}
 		qmp_client_new(s, fd);
 	}

@@ -57,11 +57,11 @@ int qmp_args__u64(struct json_object *args, const char *name, uint64_t *out, boo
 	*present = json_object_object_get_ex(args, name, &v);
 	if (!*present)
 		return 0;
-	/* json-c keeps integers up to int64. */
+	/* json-c keeps integers as int64, and those past INT64_MAX as uint64. */
 	if (json_object_get_int64(v) < 0)
 		return qmp__errorf(err, QMP_ERROR_GENERIC, ERANGE,
 				   "Parameter '%s' must not be negative", name);
-	*out = (uint64_t)json_object_get_int64(v);
+	*out = json_object_get_uint64(v);
 	return 0;
 }
 

@@ -208,6 +208,16 @@ static void *vcpu__thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	if (env->sandbox) {
+		int ret = sandbox__enter(env->sandbox, SANDBOX_VCPU);
+
+		if (ret) {
+			log_err(env->log, "vCPU %u: cannot enter its seccomp filter: %s", vcpu->id,
+				strerror(-ret));
+			vcpu__stop(vcpu, VM_STOP_INTERNAL_ERROR, 0);
+			return NULL;
+		}
+	}
 
 	while (!atomic_load(env->stopping)) {
 		if (vcpu__wait_unparked(vcpu))

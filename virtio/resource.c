@@ -200,9 +200,9 @@ static int resource__hello(struct virtio_resource *r, const uint8_t *msg, size_t
 	w.version = VIRTIO_RESOURCE_VERSION;
 	w.guest_id = r->guest_id;
 	*out_len = rc_encode_welcome(out, cap, &w);
-	log_info(r->vdev.log,
-		 "virtio-resource: guest driver says hello (changes at most %llu MiB/s)",
-		 (unsigned long long)(r->mem_rate >> 20));
+	log__ratelimited(r->vdev.log, r->vdev.guest_rl, LOG_INFO,
+			 "virtio-resource: guest driver says hello (changes at most %llu MiB/s)",
+			 (unsigned long long)(r->mem_rate >> 20));
 	return 0;
 }
 

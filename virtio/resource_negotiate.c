@@ -236,8 +236,9 @@ void resource__broker_deliver(struct virtio_resource *r, uint64_t txn, uint16_t 
 			d = &r->deferred[i];
 	}
 	st = resource__kind_state(r, kind);
+	/* Whole units only, as for the broker's decisions (decision_valid()). */
 	if (d && deferred_alive(r, d) && amount && amount <= d->amount && st &&
-	    amount <= st->max - st->granted) {
+	    !(amount % st->unit) && amount <= st->max - st->granted) {
 		deferred_deliver(r, d, amount);
 	} else {
 		/* No promise to keep (it ended here first): the broker takes it back. */
@@ -531,6 +532,17 @@ size_t resource__accepted(struct virtio_resource *r, const struct res_waiting *w
 	struct res_offer *slot = offer_find(r, w->hdr.txn);
 	struct rc_update u = { 0 };
 
+	/*
+	 * Since the offer was made, other grants (the operator's, or a broker's
+	 * overlapping offers) may have left no room under the max for its part
+	 * now, and promise slots may have filled up while the broker answered.
+	 * The offer lapses; with a broker, the caller gives back what it moved.
+	 */
+	if (slot && st &&
+	    (w->amount > st->max - st->granted || (w->later && !deferred_free_slot(r)))) {
+		resource__forget_offer(r, w->hdr.txn);
+		return 0;
+	}
 	u.amount = w->amount;
 	u.offer_id = w->offer_id;
 	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
@@ -570,8 +582,9 @@ static size_t negotiate_decline(struct virtio_resource *r, const uint8_t *msg, s
 	if (ret)
 		return resource__answer_error(r, &dc.hdr, ret, out, cap);
 	offer_lapse(r, slot);
-	log_info(r->vdev.log, "virtio-resource: txn %llu: offer declined",
-		 (unsigned long long)dc.hdr.txn);
+	log__ratelimited(r->vdev.log, r->vdev.guest_rl, LOG_INFO,
+			 "virtio-resource: txn %llu: offer declined",
+			 (unsigned long long)dc.hdr.txn);
 	return resource__answer_ack(r, &dc.hdr, out, cap);
 }
 
@@ -688,6 +701,9 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 	}
 	if (rn->amount != want)
 		return resource__answer_error(r, &rn->hdr, RC_ERANGE, out, cap);
+	/* A reclaim may have passed the agreement over: the grant keeps one unit. */
+	if (want < cur && cur - want > st->granted - st->unit)
+		return resource__answer_error(r, &rn->hdr, RC_ERANGE, out, cap);
 	if (want < cur && rn->kind == VIRTIO_RESOURCE_K_MEMORY &&
 	    !mem_release_ready(r, st->granted - (cur - want)))
 		return resource__answer_error(r, &rn->hdr, RC_EORDER, out, cap);
@@ -702,6 +718,18 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 	resource__changed(r, "renegotiation");
 	resource__satisfy_deferred(r);
 	return answer_grant(r, &rn->hdr, rn->kind, want, st->granted, out, cap);
+}
+
+/* The guest's own renegotiation of @txn waits for the broker: it is no host proposal. */
+static bool renegotiation_waits(const struct virtio_resource *r, uint64_t txn)
+{
+	for (unsigned int i = 0; i < RES_MAX_WAITING; i++) {
+		const struct res_waiting *w = &r->waiting[i];
+
+		if (w->used && w->renegotiate && w->hdr.txn == txn)
+			return true;
+	}
+	return false;
 }
 
 static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *msg, size_t len,
@@ -719,7 +747,8 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 	if (ret)
 		return resource__answer_error(r, NULL, ret, out, cap);
 	ret = rc_table_find(&r->table, rn.hdr.txn, &e);
-	if (!ret && e->kind == rn.kind && e->state == RC_S_RENEGOTIATING)
+	if (!ret && e->kind == rn.kind && e->state == RC_S_RENEGOTIATING &&
+	    !renegotiation_waits(r, rn.hdr.txn))
 		return answer_host_renegotiation(r, &rn, e, out, cap);
 	if (!ret && (e->state != RC_S_GRANTED || e->kind != rn.kind))
 		ret = RC_EORDER;
@@ -730,6 +759,9 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 		return resource__answer_error(r, &rn.hdr, ret, out, cap);
 	cur = e->granted;
 	want = rn.amount;
+	/* As for a release: the grant keeps one unit, whatever the agreement holds. */
+	if (want < cur && cur - want > st->granted - st->unit)
+		return resource__answer_error(r, &rn.hdr, RC_ERANGE, out, cap);
 	if (want < cur && rn.kind == VIRTIO_RESOURCE_K_MEMORY &&
 	    !mem_release_ready(r, st->granted - (cur - want)))
 		return resource__answer_error(r, &rn.hdr, RC_EORDER, out, cap);

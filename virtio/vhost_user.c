@@ -121,7 +121,7 @@ static void vu_on_kick(struct event_handler *h, uint32_t events)
 }
 
 /* Only an eventfd makes sense as a kick file (and cannot stall a read). */
-static bool vu_is_eventfd(int fd)
+bool vhost_user__is_eventfd(int fd)
 {
 	char path[64], target[64];
 	ssize_t n;
@@ -327,7 +327,7 @@ static int vu_set_vring_fd(struct vhost_user *vu, const struct vhost_user_msg *m
 	case VHOST_USER_SET_VRING_KICK:
 		if (nofd)
 			return vu_bad(vu, "polling rings (no kick file) are not supported");
-		if (!vu_is_eventfd(fd))
+		if (!vhost_user__is_eventfd(fd))
 			return vu_bad(vu, "kick file is not an eventfd");
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		vu_stop_kick(vu, vr);
@@ -337,8 +337,12 @@ static int vu_set_vring_fd(struct vhost_user *vu, const struct vhost_user_msg *m
 			return vu_bad(vu, "kick file cannot be polled");
 		}
 		fds[0] = -1;
-		/* Without protocol features a kick file starts the ring (vhost-user.rst). */
-		if (!vu->has_protocol_features)
+		/*
+		 * Without protocol features a kick file starts the ring (vhost-user.rst);
+		 * a new one for a running ring only replaces the file, or the ring
+		 * would go back to its base and complete its chains again.
+		 */
+		if (!vu->has_protocol_features && !vu->vdev->vqs[vr->index].enabled)
 			return vu_enable_ring(vu, vr);
 		return 0;
 	case VHOST_USER_SET_VRING_CALL:
@@ -636,10 +640,9 @@ static void vu_check_needs_reset(struct vhost_user *vu)
 	broken = vu->vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET;
 	pthread_mutex_unlock(&vu->vdev->lock);
 	if (broken && vu->conn.fd >= 0) {
-		log_warn(vu->env.log,
-			 "%s: vhost-user: the device needs a reset; dropping the "
-			 "front end",
-			 vu->vdev->ops->name);
+		log__ratelimited(vu->env.log, vu->env.guest_rl, LOG_WARN,
+				 "%s: vhost-user: the device needs a reset; dropping the front end",
+				 vu->vdev->ops->name);
 		vu_disconnect(vu);
 	}
 }
@@ -689,8 +692,9 @@ drop:
 	for (unsigned int i = 0; i < nr_fds; i++)
 		close_fd(&fds[i]);
 	if (ret != -ECONNRESET)
-		log_warn(vu->env.log, "%s: vhost-user: dropping the front end: %s",
-			 vu->vdev->ops->name, strerror(-ret));
+		log__ratelimited(vu->env.log, vu->env.guest_rl, LOG_WARN,
+				 "%s: vhost-user: dropping the front end: %s", vu->vdev->ops->name,
+				 strerror(-ret));
 	vu_disconnect(vu);
 	return ret;
 }
@@ -731,8 +735,9 @@ static void vu_on_listener(struct event_handler *h, uint32_t events)
 		return;
 	/* One front end at a time; a second one is turned away. */
 	if (vhost_user__attach(vu, fd)) {
-		log_warn(vu->env.log, "%s: vhost-user: refusing a second front end",
-			 vu->vdev->ops->name);
+		log__ratelimited(vu->env.log, vu->env.guest_rl, LOG_WARN,
+				 "%s: vhost-user: refusing a second front end",
+				 vu->vdev->ops->name);
 		close(fd);
 	}
 }

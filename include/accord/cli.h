@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "accord/error.h"
+#include "accord/sandbox.h"
 
 enum accel_mode {
 	ACCEL_AUTO, /* resolved by accel__choose() before the machine is built */
@@ -62,6 +63,7 @@ struct run_config {
 	enum console_mode console;
 	const char *console_path;
 	int log_level; /* enum log_level */
+	enum sandbox_mode seccomp;
 	bool rng;
 	unsigned int nr_disks;
 	struct disk_config disks[RUN_MAX_DISKS];

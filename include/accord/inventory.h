@@ -88,6 +88,12 @@ struct inventory_alloc {
 	struct inventory_cpuset cpus; /* host CPUs this VM may run on */
 };
 
+struct virtio_resource_config;
+
+/* @alloc as the device's config space states it (no CPUs set). */
+void inventory__alloc_from_config(struct inventory_alloc *alloc,
+				  const struct virtio_resource_config *cfg);
+
 enum inventory_format {
 	INVENTORY_FORMAT_DTS,
 	INVENTORY_FORMAT_JSON,

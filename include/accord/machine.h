@@ -88,6 +88,7 @@ struct machine {
 	int sig_fd;
 	struct event_handler sig_handler;
 	int port80_efd;
+	struct sandbox sandbox; /* built at create, entered once the VM runs */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "accord/error.h"
 #include "accord/exit.h"
 #include "accord/log.h"
+#include "accord/sandbox.h"
 #include "accord/stop.h"
 
 /* What every vCPU of a machine shares. */
@@ -27,6 +28,7 @@ struct vcpu_env {
 	struct ratelimit *guest_rl; /* for guest-triggered messages */
 	atomic_bool *stopping;
 	size_t run_size;
+	const struct sandbox *sandbox; /* each vCPU thread enters its allowlist */
 };
 
 struct vcpu {

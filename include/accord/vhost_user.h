@@ -180,6 +180,8 @@ int vhost_user__init(struct vhost_user *vu, struct virtio_dev *vdev, const char 
 void vhost_user__exit(struct vhost_user *vu);
 /* Take @fd as the front end's connection (a socketpair end in tests). */
 int vhost_user__attach(struct vhost_user *vu, int fd);
+/* Is @fd an eventfd (what a kick file must be)? */
+bool vhost_user__is_eventfd(int fd);
 /* Handle the next message from the front end: 0, or -errno after which it was dropped. */
 int vhost_user__handle_one(struct vhost_user *vu);
 

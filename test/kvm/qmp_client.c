@@ -139,8 +139,20 @@ struct json_object *qmpc_execute(struct qmp_client *c, const char *json, int tim
 	long deadline = now_ms() + timeout_s * 1000L;
 	size_t len = strlen(json);
 	struct json_object *o;
+	char *line = malloc(len + 1);
+	ssize_t sent;
 
-	if (write(c->fd, json, len) != (ssize_t)len || write(c->fd, "\n", 1) != 1)
+	/*
+	 * One write: the server acts on a complete object, so after a quit a
+	 * separate newline could meet a closed socket.
+	 */
+	if (!line)
+		return NULL;
+	memcpy(line, json, len);
+	line[len] = '\n';
+	sent = send(c->fd, line, len + 1, MSG_NOSIGNAL);
+	free(line);
+	if (sent != (ssize_t)(len + 1))
 		return NULL;
 	while ((o = read_message(c, deadline))) {
 		if (!json_object_object_get_ex(o, "event", NULL))

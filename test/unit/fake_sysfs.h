@@ -140,5 +140,6 @@ static inline int fake_count_fds(void)
 
 Suite *inventory_suite(void); /* test_inventory.c */
 Suite *share_suite(void);     /* test_share.c */
+Suite *sandbox_suite(void);   /* test_sandbox.c */
 
 #endif

@@ -115,14 +115,7 @@ static inline long fake_host__describe(void *ctx, const struct virtio_resource_c
 	h->last_cfg = *cfg;
 	if (h->describe_result)
 		return h->describe_result;
-	memset(&alloc, 0, sizeof(alloc));
-	alloc.generation = cfg->generation;
-	alloc.mem_max = cfg->mem_max;
-	alloc.mem_granted = cfg->mem_granted;
-	alloc.mem_reserved = cfg->mem_reserved;
-	alloc.granule = cfg->mem_granule;
-	alloc.vcpus_max = cfg->vcpus_max;
-	alloc.vcpus_granted = cfg->vcpus_granted;
+	inventory__alloc_from_config(&alloc, cfg);
 	inventory__cpuset_set(&alloc.cpus, 0);
 	return inventory__to_fdt(h->inv, &alloc, buf, cap, &err);
 }

@@ -1070,6 +1070,7 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, share_suite());
+	srunner_add_suite(sr, sandbox_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

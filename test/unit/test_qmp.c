@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "accord/eventloop.h"
 #include "accord/log.h"
 #include "accord/qmp.h"
+#include "accord/qmp_args.h"
 #include "accord/tmpfile.h"
 
 #include "../kvm/qmp_conformance.h"
@@ -90,6 +92,32 @@ static int cmd_big(void *ctx, struct json_object *args, struct json_object **ret
 	return 0;
 }
 
+/* Its "n" argument as qmp_args__u64 reads it. */
+static int cmd_u64(void *ctx, struct json_object *args, struct json_object **ret,
+		   struct qmp_error *err)
+{
+	static const struct qmp_arg spec[] = { { "n", json_type_int, true } };
+	uint64_t n = 0;
+	bool present;
+
+	if (qmp_args__check(args, spec, 1, err) || qmp_args__u64(args, "n", &n, &present, err))
+		return -EINVAL;
+	*ret = json_object_new_uint64(n);
+	return 0;
+}
+
+/* Doubles that JSON cannot hold, made by the handler. */
+static int cmd_nonfinite(void *ctx, struct json_object *args, struct json_object **ret,
+			 struct qmp_error *err)
+{
+	*ret = json_object_new_array();
+	json_object_array_add(*ret, json_object_new_double(INFINITY));
+	json_object_array_add(*ret, json_object_new_double(-INFINITY));
+	json_object_array_add(*ret, json_object_new_double(NAN));
+	json_object_array_add(*ret, json_object_new_double(0.5));
+	return 0;
+}
+
 static const struct qmp_command test_cmds[] = {
 	{ "echo", cmd_echo },
 	{ "nothing", cmd_nothing },
@@ -97,6 +125,8 @@ static const struct qmp_command test_cmds[] = {
 	{ "fail-plain", cmd_fail_plain },
 	{ "fail-acc", cmd_fail_acc },
 	{ "big", cmd_big },
+	{ "u64", cmd_u64 },
+	{ "nonfinite", cmd_nonfinite },
 };
 
 #define NR_TEST_CMDS (sizeof(test_cmds) / sizeof(test_cmds[0]))
@@ -450,6 +480,75 @@ START_TEST(test_id_is_echoed)
 }
 END_TEST
 
+/* A number past a double's range is still the id the client sent (fuzz_qmp found null). */
+START_TEST(test_id_past_double_range_is_echoed)
+{
+	struct cl *c;
+	char *line;
+
+	start();
+	c = cl_negotiated();
+	cl_send(c, "{\"execute\": \"nothing\", \"id\": 1e400}");
+	line = cl_line(c);
+	ck_assert_str_eq(line, "{\"return\": {}, \"id\": 1e400}");
+	free(line);
+	cl_send(c, "{\"execute\": \"no-such\", \"id\": [-1E999, 2.5e-400]}");
+	line = cl_line(c);
+	ck_assert_ptr_nonnull(strstr(line, "\"id\": [-1E999, 2.5e-400]}"));
+	free(line);
+	/* Those a handler makes have no JSON form: null. */
+	cl_send(c, "{\"execute\": \"nonfinite\"}");
+	line = cl_line(c);
+	ck_assert_str_eq(line, "{\"return\": [null, null, null, 0.5]}");
+	free(line);
+	cl_close(c);
+}
+END_TEST
+
+/*
+ * UTF-8 that json-c's own check lets through is refused like any invalid
+ * UTF-8, before a handler sees it (fuzz_qmp found an id that came back
+ * changed).
+ */
+START_TEST(test_invalid_utf8_forms_are_refused)
+{
+	static const char *const bad[] = {
+		"\xc0\xaf",	    /* overlong "/" */
+		"\xe0\x80\xaf",	    /* overlong, 3 bytes */
+		"\xf0\x8f\x98\x80", /* overlong, 4 bytes */
+		"\xed\xa0\x80",	    /* a surrogate */
+		"\xf4\x90\x80\x80", /* past U+10FFFF */
+		"\xf5\x80\x80\x80", /* a lead byte UTF-8 never uses */
+	};
+	struct json_object *ret;
+	char req[128];
+	struct cl *c;
+
+	start();
+	c = cl_negotiated();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(req, sizeof(req), "{\"execute\": \"echo\", \"id\": \"a%sb\"}", bad[i]);
+		cl_send(c, req);
+		expect_error(c, "GenericError",
+			     "JSON parse error, invalid UTF-8 sequence in string", NULL);
+		snprintf(req, sizeof(req), "{\"execute\": \"echo\", \"arguments\": {\"k%s\": 1}}",
+			 bad[i]);
+		cl_send(c, req);
+		expect_error(c, "GenericError",
+			     "JSON parse error, invalid UTF-8 sequence in string", NULL);
+	}
+	ck_assert_int_eq(fx.calls, 0);
+	/* The longest and highest valid forms pass. */
+	cl_send(c,
+		"{\"execute\": \"echo\", \"arguments\": {\"s\": \"\xf4\x8f\xbf\xbf\xef\xbf\xbd\"}, "
+		"\"id\": \"\xf0\x9f\x98\x80\"}");
+	ret = expect_return(c, "\"\\ud83d\\ude00\"");
+	ck_assert_str_eq(json_object_get_string(member(ret, "s")), "\xf4\x8f\xbf\xbf\xef\xbf\xbd");
+	json_object_put(ret);
+	cl_close(c);
+}
+END_TEST
+
 START_TEST(test_unknown_command)
 {
 	struct cl *c;
@@ -773,6 +872,18 @@ START_TEST(test_garbage_on_one_client_does_not_disturb_another)
 }
 END_TEST
 
+/* An event carrying a 64 KiB string. */
+static struct json_object *big_event_data(void)
+{
+	static char text[64 * 1024];
+	struct json_object *data = json_object_new_object();
+
+	memset(text, 'e', sizeof(text));
+	json_object_object_add(data, "text", json_object_new_string_len(text, sizeof(text)));
+	return data;
+}
+
+/* Events do not wait for a reader: one that never reads is dropped at 1 MiB. */
 START_TEST(test_slow_reader_is_dropped)
 {
 	struct cl *slow, *good;
@@ -782,15 +893,54 @@ START_TEST(test_slow_reader_is_dropped)
 	slow = cl_negotiated();
 	good = cl_negotiated();
 	setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
-	/* Each reply is 300 KiB; the server keeps at most 1 MiB per client. */
-	for (int i = 0; i < 32 && fx.srv.nr_clients == 2; i++) {
-		cl_send(slow, "{\"execute\": \"big\"}");
+	for (int i = 0; i < 64 && fx.srv.nr_clients == 2; i++) {
+		qmp__event(&fx.srv, "BIG", big_event_data());
 		pump(4);
+		free(cl_line(good)); /* the good client reads each one */
 	}
 	pump(8);
 	ck_assert_uint_eq(fx.srv.nr_clients, 1);
 	cl_send(good, "{\"execute\": \"nothing\", \"id\": 1}");
 	expect_empty_return(good, "1");
+	cl_close(slow);
+	cl_close(good);
+}
+END_TEST
+
+/*
+ * Requests do wait: a client that pipelines 16 requests of 300 KiB replies
+ * without reading is paused, not dropped; others are served meanwhile, and
+ * it gets every reply, in order, once it reads.
+ */
+START_TEST(test_pipelining_client_waits_for_its_replies)
+{
+	struct cl *slow, *good;
+	char reqs[16 * 64];
+	size_t len = 0;
+	int one = 1;
+
+	start();
+	slow = cl_negotiated();
+	good = cl_negotiated();
+	setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+	for (int i = 0; i < 16; i++)
+		len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
+					"{\"execute\": \"big\", \"id\": %d}\n", i);
+	cl_send_len(slow, reqs, len);
+	pump(16);
+	ck_assert_uint_eq(fx.srv.nr_clients, 2);
+	cl_send(good, "{\"execute\": \"nothing\", \"id\": 1}");
+	expect_empty_return(good, "1");
+	for (int i = 0; i < 16; i++) {
+		char id[16];
+		struct json_object *ret;
+
+		snprintf(id, sizeof(id), "%d", i);
+		ret = expect_return(slow, id);
+		ck_assert_uint_eq(json_object_get_string_len(ret), 300 * 1024);
+		json_object_put(ret);
+	}
+	ck_assert_uint_eq(fx.srv.nr_clients, 2);
 	cl_close(slow);
 	cl_close(good);
 }
@@ -877,6 +1027,41 @@ START_TEST(test_query_commands_and_version)
 	ck_assert(json_object_is_type(member(e, "minor"), json_type_int));
 	ck_assert(json_object_is_type(member(e, "micro"), json_type_int));
 	json_object_put(ret);
+	cl_close(c);
+}
+END_TEST
+
+/* Integers past INT64_MAX (json-c keeps them as uint64) are read whole. */
+START_TEST(test_u64_argument_past_int64_max)
+{
+	static const struct {
+		const char *json;
+		uint64_t want;
+	} ok[] = {
+		{ "0", 0 },
+		{ "9223372036854775807", INT64_MAX },
+		{ "9223372036854775808", 9223372036854775808ull },
+		{ "18446744073709551615", UINT64_MAX },
+	};
+	struct json_object *ret;
+	char req[128];
+	struct cl *c;
+
+	start();
+	c = cl_negotiated();
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(req, sizeof(req), "{\"execute\": \"u64\", \"arguments\": {\"n\": %s}}",
+			 ok[i].json);
+		cl_send(c, req);
+		ret = expect_return(c, NULL);
+		ck_assert_msg(json_object_get_uint64(ret) == ok[i].want, "%s read as %s",
+			      ok[i].json, json_object_to_json_string(ret));
+		json_object_put(ret);
+	}
+	cl_send(c, "{\"execute\": \"u64\", \"arguments\": {\"n\": -1}}");
+	expect_error(c, "GenericError", "Parameter 'n' must not be negative", NULL);
+	cl_send(c, "{\"execute\": \"u64\", \"arguments\": {\"n\": -9223372036854775808}}");
+	expect_error(c, "GenericError", "Parameter 'n' must not be negative", NULL);
 	cl_close(c);
 }
 END_TEST
@@ -1111,6 +1296,8 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_negotiation_is_enforced);
 	tcase_add_test(tc, test_capabilities_twice);
 	tcase_add_test(tc, test_id_is_echoed);
+	tcase_add_test(tc, test_id_past_double_range_is_echoed);
+	tcase_add_test(tc, test_invalid_utf8_forms_are_refused);
 	tcase_add_test(tc, test_unknown_command);
 	tcase_add_test(tc, test_malformed_json);
 	tcase_add_test(tc, test_input_must_be_an_object);
@@ -1123,6 +1310,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_half_closed_client_gets_its_replies);
 	tcase_add_test(tc, test_garbage_on_one_client_does_not_disturb_another);
 	tcase_add_test(tc, test_slow_reader_is_dropped);
+	tcase_add_test(tc, test_pipelining_client_waits_for_its_replies);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("commands and events");
@@ -1131,6 +1319,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_handler_errors);
 	tcase_add_test(tc, test_handler_arguments_and_return);
 	tcase_add_test(tc, test_query_commands_and_version);
+	tcase_add_test(tc, test_u64_argument_past_int64_max);
 	tcase_add_test(tc, test_events_reach_negotiated_clients_only);
 	tcase_add_test(tc, test_events_without_clients_and_at_exit);
 	suite_add_tcase(s, tc);

@@ -30,6 +30,7 @@
 #include "rc_inventory.h"
 
 #include "resource_test.h"
+#include "valgrind_test.h"
 
 struct rt rt;
 static struct json_object *rt_requests; /* the last requests view, put at teardown */
@@ -806,6 +807,27 @@ START_TEST(test_offer_lapses_after_ten_seconds)
 END_TEST
 
 /*
+ * Found with fuzz_resource: set-allocation up to the max while an offer was
+ * open, then ACCEPT: the grant went past the VM's max (80 of 64 MiB).
+ */
+START_TEST(test_an_offer_the_max_has_no_room_for_any_more_lapses)
+{
+	struct acc_err err = { { 0 } };
+	uint64_t max = RT_RAM;
+	struct rc_offer o;
+
+	rt_hello_ok();
+	o = rt_offer_24(1);
+	ck_assert_int_eq(resource__set_allocation(rt.r, &max, NULL, &err), 0);
+	rt_expect_error(rt_accept(1, o.offer_id, 1), VIRTIO_RESOURCE_S_ORDER);
+	rt_expect_state(1, RC_S_EXPIRED, 0);
+	ck_assert_uint_eq(rt.r->mem.granted, RT_RAM);
+	ck_assert_uint_eq(rt.r->mem.pending, 0);
+	ck_assert_uint_eq(rt_config().mem_granted, RT_RAM);
+}
+END_TEST
+
+/*
  * Agreement 1 holds 8 MiB; agreement 2 is offered 8 now and 8 later, and
  * accepts both: 48 MiB granted, 8 MiB promised. The guest has reserved all
  * it was not granted.
@@ -1292,6 +1314,36 @@ START_TEST(test_host_renegotiation_lapses_after_its_deadline)
 	/* A late answer is the guest's own renegotiation now: down needs reserving. */
 	rt_expect_error(rt_renegotiate(1, VIRTIO_RESOURCE_K_MEMORY, 4 * MiB),
 			VIRTIO_RESOURCE_S_ORDER);
+}
+END_TEST
+
+/*
+ * Found with fuzz_resource: a reclaim passes a renegotiating agreement over,
+ * so the agreement (8 MiB) can hold more than the grant (2 MiB). Lowering
+ * it by 4 MiB then wrapped the grant to nearly 2^64 bytes.
+ */
+START_TEST(test_renegotiating_down_past_the_grant_after_a_reclaim_is_range)
+{
+	struct acc_err err = { { 0 } };
+
+	rt_agreement_of_8();
+	rt_host_proposes(4 * MiB);
+	ck_assert_int_eq(resource__reclaim(rt.r, 38 * MiB, &err), 0);
+	ck_assert_uint_eq(rt.r->mem.granted, 2 * MiB);
+	rt_expect_state(1, RC_S_RENEGOTIATING, 8 * MiB);
+	rt_expect_ack(rt_reserve(2 * MiB, 38 * MiB)); /* usable 2 MiB: the guest complies */
+	/* Accepting would take 4 MiB from a 2 MiB grant; the proposal stays open. */
+	rt_expect_error(rt_renegotiate(1, VIRTIO_RESOURCE_K_MEMORY, 4 * MiB),
+			VIRTIO_RESOURCE_S_RANGE);
+	rt_expect_state(1, RC_S_RENEGOTIATING, 8 * MiB);
+	ck_assert_uint_eq(rt.r->mem.granted, 2 * MiB);
+	/* Declined, the agreement is the guest's to renegotiate: the same limit holds. */
+	rt_expect_ack(rt_renegotiate(1, VIRTIO_RESOURCE_K_MEMORY, 8 * MiB));
+	rt_expect_error(rt_renegotiate(1, VIRTIO_RESOURCE_K_MEMORY, 2 * MiB),
+			VIRTIO_RESOURCE_S_RANGE);
+	rt_expect_state(1, RC_S_GRANTED, 8 * MiB);
+	ck_assert_uint_eq(rt.r->mem.granted, 2 * MiB);
+	ck_assert_uint_eq(rt_config().mem_granted, 2 * MiB);
 }
 END_TEST
 
@@ -2163,6 +2215,29 @@ START_TEST(test_table_full_of_live_agreements_is_busy)
 }
 END_TEST
 
+/*
+ * Found with fuzz_resource: set-allocation passes a renegotiating vCPU
+ * agreement over; accepting the host's lower proposal then left 0 vCPUs.
+ */
+START_TEST(test_renegotiating_vcpus_down_past_the_grant_is_range)
+{
+	struct acc_err err = { { 0 } };
+	unsigned int one = 1;
+
+	rt_hello_ok();
+	rt_expect_grant(rt_request(1, VIRTIO_RESOURCE_K_VCPU, 4, 4));
+	ck_assert_uint_eq(rt.r->vcpu.granted, 5);
+	ck_assert_int_eq(resource__renegotiate(rt.r, 1, 2, &err), 0);
+	ck_assert_int_eq(resource__set_allocation(rt.r, NULL, &one, &err), 0);
+	rt_expect_state(1, RC_S_RENEGOTIATING, 4);
+	ck_assert_uint_eq(rt.r->vcpu.granted, 1);
+	rt_expect_error(rt_renegotiate(1, VIRTIO_RESOURCE_K_VCPU, 2), VIRTIO_RESOURCE_S_RANGE);
+	ck_assert_uint_eq(rt.r->vcpu.granted, 1);
+	ck_assert_uint_eq(rt.host.vcpus, 1);
+	rt_expect_state(1, RC_S_RENEGOTIATING, 4);
+}
+END_TEST
+
 /* ---- reset ---- */
 
 START_TEST(test_reset_keeps_the_allocation_forgets_reservations_and_starts_a_new_driver)
@@ -2244,7 +2319,7 @@ Suite *resource_suite(void)
 	TCase *tc_init = tcase_create("init");
 	TCase *tc_nodrv = tcase_create("before-driver-ok");
 	TCase *tc_vcpus = tcase_create("many-vcpus");
-	TCase *tc_files = tcase_create("files");
+	TCase *tc_files;
 
 	tcase_add_checked_fixture(tc, setup, rt_teardown);
 	tcase_set_timeout(tc, 60);
@@ -2264,6 +2339,7 @@ Suite *resource_suite(void)
 	tcase_add_test(tc, test_accept_and_decline_errors_change_nothing);
 	tcase_add_test(tc, test_decline_frees_the_held_amount);
 	tcase_add_test(tc, test_offer_lapses_after_ten_seconds);
+	tcase_add_test(tc, test_an_offer_the_max_has_no_room_for_any_more_lapses);
 	tcase_add_test(tc, test_rest_later_arrives_as_ev_grant_when_room_appears);
 	tcase_add_test(tc, test_bug_deferred_part_of_a_released_agreement_is_still_granted);
 	tcase_add_test(tc, test_bug_deferred_grant_takes_what_an_open_offer_holds);
@@ -2278,6 +2354,7 @@ Suite *resource_suite(void)
 	tcase_add_test(tc, test_host_renegotiation_up_accepted_or_declined);
 	tcase_add_test(tc, test_host_renegotiation_does_not_hold_the_room);
 	tcase_add_test(tc, test_host_renegotiation_lapses_after_its_deadline);
+	tcase_add_test(tc, test_renegotiating_down_past_the_grant_after_a_reclaim_is_range);
 	tcase_add_test(tc, test_host_renegotiation_refusals);
 	tcase_add_test(tc, test_host_renegotiation_needs_room_in_the_event_queue);
 	tcase_add_test(tc, test_reclaim_asks_the_guest_and_completes_when_it_reserved);
@@ -2314,8 +2391,16 @@ Suite *resource_suite(void)
 	tcase_add_checked_fixture(tc_vcpus, setup_many_vcpus, rt_teardown);
 	tcase_set_timeout(tc_vcpus, 60);
 	tcase_add_test(tc_vcpus, test_table_full_of_live_agreements_is_busy);
+	tcase_add_test(tc_vcpus, test_renegotiating_vcpus_down_past_the_grant_is_range);
 	suite_add_tcase(s, tc_vcpus);
 
+	/* A share needs openat2; the share suite checks its absence is reported. */
+	if (valgrind_lacks_openat2()) {
+		fprintf(stderr,
+			"resource: valgrind has no openat2; the file queue is not tested\n");
+		return s;
+	}
+	tc_files = tcase_create("files");
 	tcase_add_checked_fixture(tc_files, setup_share, rt_teardown);
 	tcase_add_test(tc_files, test_files_open_stat_close);
 	tcase_add_test(tc_files, test_file_queue_needs_hello_first);

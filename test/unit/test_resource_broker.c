@@ -375,6 +375,155 @@ START_TEST(test_growing_an_agreement_asks_the_broker_for_the_difference)
 }
 END_TEST
 
+/*
+ * Found with fuzz_resource: a second RENEGOTIATE while the broker decides the
+ * first was taken for the answer to a host proposal and granted from the
+ * local pool, behind the broker's back.
+ */
+START_TEST(test_renegotiating_again_while_the_broker_decides_is_order)
+{
+	struct resource_broker_call c = rt_parked_request(16, 4 * MiB, 2 * MiB);
+	uint16_t before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	unsigned int calls;
+
+	fb_answer(&c, POLICY_GRANT, 4 * MiB, 0, 0);
+	rt_expect_grant(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	ck_assert_int_eq(rt_renegotiate(16, VIRTIO_RESOURCE_K_MEMORY, 10 * MiB), RT_NO_ANSWER);
+	c = *fb_last(RES_CALL_REQUEST);
+	calls = fb.nr;
+	rt_expect_error(rt_renegotiate(16, VIRTIO_RESOURCE_K_MEMORY, 10 * MiB),
+			VIRTIO_RESOURCE_S_ORDER);
+	ck_assert_uint_eq(fb.nr, calls);
+	ck_assert_uint_eq(rt.r->mem.granted, RT_MEM_GRANTED + 4 * MiB);
+	rt_expect_state(16, RC_S_RENEGOTIATING, 4 * MiB);
+	/* The broker's word still decides. */
+	before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	fb_answer(&c, POLICY_GRANT, 6 * MiB, 0, 0);
+	rt_expect_grant(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	rt_expect_state(16, RC_S_GRANTED, 10 * MiB);
+	ck_assert_uint_eq(rt.r->mem.granted, RT_MEM_GRANTED + 10 * MiB);
+}
+END_TEST
+
+/*
+ * Found with fuzz_resource: a promised part that is not whole units was
+ * delivered, and the memory grant was no longer a multiple of the granule.
+ */
+START_TEST(test_a_delivery_of_part_of_a_unit_goes_back)
+{
+	struct resource_broker_call c = rt_parked_request(3, 8 * MiB, 2 * MiB);
+	uint16_t before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	struct rc_offer o;
+
+	fb_answer(&c, POLICY_OFFER, 4 * MiB, 4 * MiB, 0);
+	o = rt_expect_offer(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	ck_assert_int_eq(rt_accept(3, o.offer_id, 3), RT_NO_ANSWER);
+	before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	fb_answer(fb_last(RES_CALL_ACCEPT), POLICY_GRANT, 0, 0, 0);
+	rt_expect_grant(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	resource__broker_deliver(rt.r, 3, VIRTIO_RESOURCE_K_MEMORY, 4096);
+	ck_assert_uint_eq(fb_last(RES_CALL_RELEASE)->amount, 4096);
+	ck_assert_uint_eq(rt.r->mem.granted, RT_MEM_GRANTED + 4 * MiB);
+	ck_assert_uint_eq(rt.r->mem.pending, 4 * MiB);
+	/* The promise still stands for whole units. */
+	resource__broker_deliver(rt.r, 3, VIRTIO_RESOURCE_K_MEMORY, 4 * MiB);
+	ck_assert_uint_eq(rt.r->mem.granted, RT_MEM_GRANTED + 8 * MiB);
+	ck_assert_uint_eq(rt.r->mem.pending, 0);
+	rt_expect_state(3, RC_S_GRANTED, 8 * MiB);
+}
+END_TEST
+
+/*
+ * Found with fuzz_resource: each of the broker's offers fit the VM's max when
+ * it was made, but not both; accepting the second took the grant past it.
+ */
+START_TEST(test_an_accept_past_the_max_lapses_and_goes_back)
+{
+	struct resource_broker_call c;
+	uint32_t offer_id[2];
+	uint16_t before;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		c = rt_parked_request(1 + i, 24 * MiB, 2 * MiB);
+		before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+		fb_answer(&c, POLICY_OFFER, 20 * MiB, 0, 0);
+		offer_id[i] =
+			rt_expect_offer(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before)).offer_id;
+	}
+	ck_assert_int_eq(rt_accept(1, offer_id[0], 1), RT_NO_ANSWER);
+	before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	fb_answer(fb_last(RES_CALL_ACCEPT), POLICY_GRANT, 0, 0, 0);
+	rt_expect_grant(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	ck_assert_uint_eq(rt.r->mem.granted, RT_MEM_GRANTED + 20 * MiB);
+	/* 20 more would make 72 of 64 MiB. */
+	ck_assert_int_eq(rt_accept(2, offer_id[1], 1), RT_NO_ANSWER);
+	before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	fb_answer(fb_last(RES_CALL_ACCEPT), POLICY_GRANT, 0, 0, 0);
+	rt_expect_error(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before), VIRTIO_RESOURCE_S_ORDER);
+	ck_assert_uint_eq(fb_last(RES_CALL_RELEASE)->amount, 20 * MiB);
+	ck_assert_uint_eq(rt.r->mem.granted, RT_MEM_GRANTED + 20 * MiB);
+	ck_assert_uint_eq(rt.r->mem.pending, 0);
+	rt_expect_state(2, RC_S_EXPIRED, 0);
+}
+END_TEST
+
+/*
+ * Found with fuzz_resource: promise slots can fill up while the broker
+ * answers an ACCEPT. The promise was not recorded but its amount stayed
+ * pending for good. Now the offer lapses and what the broker moved goes back.
+ */
+START_TEST(test_an_accept_answered_when_promise_slots_filled_up_lapses)
+{
+	struct resource_opts o = rt_opts();
+	struct resource_broker_call c, a[2];
+	uint32_t offer_id[2];
+	uint16_t before;
+
+	/* Little granted, so 17 offers with a part later fit the VM's 64 MiB. */
+	rt_teardown();
+	memset(&fb, 0, sizeof(fb));
+	rt_clear();
+	o.mem_granted = 2 * MiB;
+	o.mem_pool = 0;
+	o.vcpus_pool = 0;
+	o.broker = &fake_broker_ops;
+	rt_start(&o, true);
+	rt_hello_ok();
+	for (uint64_t txn = 1; txn <= RES_MAX_DEFERRED + 1; txn++) {
+		c = rt_parked_request(txn, 4 * MiB, 2 * MiB);
+		before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+		fb_answer(&c, POLICY_OFFER, 2 * MiB, 2 * MiB, 0);
+		offer_id[txn % 2] =
+			rt_expect_offer(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before)).offer_id;
+		if (txn >= RES_MAX_DEFERRED)
+			continue; /* the last two are accepted together below */
+		ck_assert_int_eq(rt_accept(txn, offer_id[txn % 2], 3), RT_NO_ANSWER);
+		before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+		fb_answer(fb_last(RES_CALL_ACCEPT), POLICY_GRANT, 0, 0, 0);
+		rt_expect_grant(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	}
+	/* One promise slot is free: both ACCEPTs go to the broker. */
+	ck_assert_int_eq(rt_accept(16, offer_id[0], 3), RT_NO_ANSWER);
+	a[0] = *fb_last(RES_CALL_ACCEPT);
+	ck_assert_int_eq(rt_accept(17, offer_id[1], 3), RT_NO_ANSWER);
+	a[1] = *fb_last(RES_CALL_ACCEPT);
+	before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	fb_answer(&a[0], POLICY_GRANT, 0, 0, 0);
+	rt_expect_grant(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	ck_assert_uint_eq(rt.r->mem.granted, 2 * MiB + 16 * 2 * MiB);
+	/* The second finds every slot taken. */
+	before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	fb_answer(&a[1], POLICY_GRANT, 0, 0, 0);
+	rt_expect_error(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before), VIRTIO_RESOURCE_S_ORDER);
+	ck_assert_uint_eq(fb.calls[fb.nr - 2].what, RES_CALL_RELEASE);
+	ck_assert_uint_eq(fb.calls[fb.nr - 2].amount, 2 * MiB);
+	ck_assert_uint_eq(fb_last(RES_CALL_CANCEL)->txn, 17);
+	ck_assert_uint_eq(rt.r->mem.granted, 2 * MiB + 16 * 2 * MiB);
+	ck_assert_uint_eq(rt.r->mem.pending, RES_MAX_DEFERRED * 2 * MiB); /* the 16 promises */
+	rt_expect_state(17, RC_S_EXPIRED, 0);
+}
+END_TEST
+
 START_TEST(test_the_brokers_reclaims_and_growth_change_the_allocation)
 {
 	struct acc_err err = { { 0 } };
@@ -486,6 +635,10 @@ Suite *resource_broker_suite(void)
 	tcase_add_test(tc, test_without_the_broker_requests_are_denied_with_a_short_retry);
 	tcase_add_test(tc, test_releases_and_declines_are_reported);
 	tcase_add_test(tc, test_growing_an_agreement_asks_the_broker_for_the_difference);
+	tcase_add_test(tc, test_renegotiating_again_while_the_broker_decides_is_order);
+	tcase_add_test(tc, test_an_accept_answered_when_promise_slots_filled_up_lapses);
+	tcase_add_test(tc, test_an_accept_past_the_max_lapses_and_goes_back);
+	tcase_add_test(tc, test_a_delivery_of_part_of_a_unit_goes_back);
 	tcase_add_test(tc, test_the_brokers_reclaims_and_growth_change_the_allocation);
 	tcase_add_test(tc, test_messages_to_other_vms_go_through_the_broker_by_name);
 	tcase_add_test(tc, test_a_guest_without_a_driver_refuses_other_vms_messages);

@@ -13,15 +13,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/openat2.h>
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #include "accord/share.h"
 #include "fake_sysfs.h"
+#include "valgrind_test.h"
 
 #define HELLO "hello, share\n"
 #define INNER "inside a subdirectory\n"
@@ -426,28 +420,12 @@ START_TEST(test_share_needs_openat2)
 }
 END_TEST
 
-/* Valgrind 3.19 (Debian 12's) does not know openat2 (syscall 437). */
-static bool openat2_missing_under_valgrind(void)
-{
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC };
-	long fd;
-
-	if (!RUNNING_ON_VALGRIND)
-		return false;
-	fd = syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof(how));
-	if (fd >= 0) {
-		close((int)fd);
-		return false;
-	}
-	return errno == ENOSYS;
-}
-
 Suite *share_suite(void)
 {
 	Suite *s = suite_create("share");
 	TCase *tc = tcase_create("files");
 
-	if (openat2_missing_under_valgrind()) {
+	if (valgrind_lacks_openat2()) {
 		fprintf(stderr, "share: valgrind has no openat2; only its absence is tested\n");
 		tcase_add_test(tc, test_share_needs_openat2);
 		suite_add_tcase(s, tc);

@@ -95,7 +95,7 @@ static void vcpu_setup(void)
 	log__init(&log_, "unit", LOG_ERROR);
 	ratelimit__init(&rl, 1000, 10);
 	atomic_init(&stopping, false);
-	env = (struct vcpu_env){ &pio, &mmio, &sink, &log_, &rl, &stopping, RUN_SIZE };
+	env = (struct vcpu_env){ &pio, &mmio, &sink, &log_, &rl, &stopping, RUN_SIZE, NULL };
 	vcpu = (struct vcpu){ .id = 0, .fd = -1, .run = run, .env = &env };
 }
 

@@ -85,7 +85,8 @@ static int fe_send(uint32_t request, uint32_t flags, const void *payload, uint32
 	struct iovec iov = { &msg, sizeof(msg.hdr) + size };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	memcpy(msg.bytes, payload, size);
+	if (size)
+		memcpy(msg.bytes, payload, size);
 	if (nr_fds) {
 		struct cmsghdr *cm;
 
@@ -380,6 +381,49 @@ START_TEST(test_a_device_that_needs_a_reset_drops_the_front_end)
 }
 END_TEST
 
+/*
+ * Without protocol features a kick file starts its ring; a later one only
+ * replaces the file. It used to restart the ring at the base it began from,
+ * so the device completed the driver's chains a second time (caught by
+ * fuzz_vhost_user's check that no message moves a running ring).
+ */
+START_TEST(test_a_new_kick_file_does_not_rewind_a_running_ring)
+{
+	struct vhost_user_vring_addr a = {
+		0, 0, FE_USER + RING_OFF, FE_USER + RING_OFF + 0x2000, FE_USER + RING_OFF + 0x1000,
+		0
+	};
+	int kick = eventfd(0, EFD_CLOEXEC), kick2 = eventfd(0, EFD_CLOEXEC),
+	    call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t idx = 0, one = 1;
+
+	ck_assert_uint_eq(fe_acked(VHOST_USER_SET_FEATURES,
+				   &(uint64_t){ 1ull << VIRTIO_F_VERSION_1 }, 8, NULL, 0),
+			  0);
+	ck_assert_uint_eq(fe_mem_table(), 0);
+	ck_assert_uint_eq(fe_acked(VHOST_USER_SET_VRING_CALL, &idx, 8, &call, 1), 0);
+	ck_assert_uint_eq(fe_state(VHOST_USER_SET_VRING_NUM, 0, QSIZE), 0);
+	ck_assert_uint_eq(fe_state(VHOST_USER_SET_VRING_BASE, 0, 0), 0);
+	ck_assert_uint_eq(fe_acked(VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	ck_assert_uint_eq(fe_acked(VHOST_USER_SET_VRING_KICK, &idx, 8, &kick, 1), 0);
+	ck_assert(virtio__driver_ok(&rng.vdev));
+	drv__desc(&d, 0, FE_GPA + DATA_OFF, 64, VRING_DESC_F_WRITE, 0);
+	drv__post(&d, 0);
+	ck_assert_int_eq(write(kick, &one, sizeof(one)), sizeof(one));
+	ck_assert_int_ge(eventloop__run_once(&loop, 1000), 0);
+	ck_assert_uint_eq(drv__used_idx(&d), 1);
+	/* The front end replaces the kick file of the running ring. */
+	ck_assert_uint_eq(fe_acked(VHOST_USER_SET_VRING_KICK, &idx, 8, &kick2, 1), 0);
+	ck_assert_uint_eq(rng.vdev.vqs[0].last_avail, 1);
+	ck_assert_int_eq(write(kick2, &one, sizeof(one)), sizeof(one));
+	ck_assert_int_ge(eventloop__run_once(&loop, 1000), 0);
+	ck_assert_uint_eq(drv__used_idx(&d), 1);
+	close(kick);
+	close(kick2);
+	close(call);
+}
+END_TEST
+
 Suite *vhost_user_suite(void)
 {
 	Suite *s = suite_create("vhost-user");
@@ -398,6 +442,7 @@ Suite *vhost_user_suite(void)
 	tcase_add_test(tc, test_the_front_end_going_away_resets_the_device_and_unmaps_its_memory);
 	tcase_add_test(tc, test_a_kick_file_that_is_not_an_eventfd_is_refused);
 	tcase_add_test(tc, test_a_device_that_needs_a_reset_drops_the_front_end);
+	tcase_add_test(tc, test_a_new_kick_file_does_not_rewind_a_running_ring);
 	suite_add_tcase(s, tc);
 	return s;
 }
