@@ -7,10 +7,12 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -86,15 +88,25 @@ static long first_difference(const uint8_t *a, const uint8_t *b)
 	return -1;
 }
 
+/* The image at @path holds exactly @want. */
+static void expect_image(const char *path, const uint8_t *want)
+{
+	uint8_t *got = read_image(path);
+	long diff = first_difference(want, got);
+
+	ck_assert_msg(diff < 0, "image byte %ld (sector %ld) is 0x%02x, expected 0x%02x", diff,
+		      diff / SECTOR, diff < 0 ? 0 : got[diff], diff < 0 ? 0 : want[diff]);
+	free(got);
+}
+
 /* Boot the probe with rng and blk in @irq_mode and compare the whole image afterwards. */
 static void check_probe_writes_its_pattern(const char *irq_mode, unsigned int seed)
 {
 	char *path = make_image(NULL), disk[256], cmdline[128];
 	const char *args[] = { "--kernel", PROBE_ELF, "--cpus", "2",	     "--memory", "128M",
 			       "--rng",	   "--disk",  disk,	"--cmdline", cmdline,	 NULL };
-	uint8_t *want = calloc(1, IMAGE_SIZE), *got;
+	uint8_t *want = calloc(1, IMAGE_SIZE);
 	struct accord_run r;
-	long diff;
 
 	snprintf(disk, sizeof(disk), "%s,serial=probe-disk", path);
 	snprintf(cmdline, sizeof(cmdline), "expect-virtio=rng,blk blk-seed=%u virtio-irq=%s", seed,
@@ -109,12 +121,8 @@ static void check_probe_writes_its_pattern(const char *irq_mode, unsigned int se
 	fill_pattern(want, 4096, 8, seed + 1);
 	fill_pattern(want, 6144, 2, seed);
 	memset(want + 6144 * SECTOR, 0, SECTOR);
-	got = read_image(path);
-	diff = first_difference(want, got);
-	ck_assert_msg(diff < 0, "image byte %ld (sector %ld) is 0x%02x, expected 0x%02x", diff,
-		      diff / SECTOR, diff < 0 ? 0 : got[diff], diff < 0 ? 0 : want[diff]);
+	expect_image(path, want);
 	free(want);
-	free(got);
 	harness_free(&r);
 	unlink(path);
 	free(path);
@@ -156,6 +164,52 @@ START_TEST(test_readonly_disk_is_read_but_never_written)
 	harness_free(&r);
 	unlink(path);
 	free(path);
+}
+END_TEST
+
+/*
+ * The image's file system fills up (a one-page tmpfs in a private mount
+ * namespace): the probe's first 4 KiB run fits, its later writes do not.
+ * accord names the error, the guest gets IOERR for those requests, the VM
+ * runs on to the probe's own end, and the image holds exactly the run that
+ * was written.
+ */
+START_TEST(test_full_file_system_fails_writes_cleanly)
+{
+	char dir[64], path[96], disk[128];
+	const char *args[] = { "--kernel", PROBE_ELF,	"--disk",
+			       disk,	   "--cmdline", "expect-virtio=blk blk-seed=5",
+			       NULL };
+	uint8_t *want = calloc(1, IMAGE_SIZE);
+	struct accord_run r;
+	int fd;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(acc_mkdtemp(dir, sizeof(dir), "/tmp", "accord-full"), 0);
+	ck_assert_int_eq(mount("tmpfs", dir, "tmpfs", 0, "size=4k,mode=0700"), 0);
+	snprintf(path, sizeof(path), "%s/disk.img", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, IMAGE_SIZE), 0); /* sparse: takes no space yet */
+	close(fd);
+	snprintf(disk, sizeof(disk), "%s", path);
+
+	harness_run(&r, args, TIMEOUT_S, NULL, HARNESS_AS_IS);
+	if (r.status != 2 || !strstr(r.err, "No space left on device"))
+		dump(&r);
+	ck_assert(!r.timed_out);
+	ck_assert_int_eq(r.status, 2); /* the probe's failed checks, not accord's */
+	ck_assert_ptr_nonnull(strstr(r.err, "I/O error: No space left on device"));
+	ck_assert_ptr_nonnull(strstr(r.console, "IOERR"));
+	fill_pattern(want, 2048, 8, 5);
+	expect_image(path, want);
+	free(want);
+	harness_free(&r);
+	unlink(path);
+	umount(dir);
+	rmdir(dir);
 }
 END_TEST
 
@@ -235,6 +289,7 @@ int main(void)
 	tcase_add_test(io, test_probe_writes_exactly_its_pattern_to_the_disk_image);
 	tcase_add_test(io, test_probe_drives_both_devices_over_intx);
 	tcase_add_test(io, test_readonly_disk_is_read_but_never_written);
+	tcase_add_test(io, test_full_file_system_fails_writes_cleanly);
 	tcase_add_test(io, test_rng_alone_passes_the_probe);
 	tcase_add_test(io, test_probe_fails_when_an_expected_device_is_missing);
 	suite_add_tcase(s, io);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -872,6 +873,50 @@ START_TEST(test_garbage_on_one_client_does_not_disturb_another)
 }
 END_TEST
 
+/*
+ * A careless operator opened the socket to everyone: another user's process
+ * still gets no greeting, only a closed connection; root's clients go on.
+ */
+START_TEST(test_other_users_are_refused)
+{
+	double end;
+	pid_t pid;
+	int ws = 0;
+
+	if (geteuid() != 0)
+		return; /* only root can become another user for the test */
+	start();
+	ck_assert_int_eq(chmod(fx.dir, 0755), 0);
+	ck_assert_int_eq(chmod(fx.path, 0666), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		char buf[256];
+		ssize_t n;
+		int fd;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(3);
+		snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", fx.path);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+			_exit(2);
+		alarm(10);
+		n = read(fd, buf, sizeof(buf));
+		_exit(n == 0 ? 0 : 1); /* 1: it was greeted */
+	}
+	end = now() + 10;
+	while (waitpid(pid, &ws, WNOHANG) == 0) {
+		ck_assert_msg(now() < end, "the other user's client is still waiting");
+		eventloop__run_once(&fx.loop, 10);
+	}
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "child status %#x", ws);
+	ck_assert_uint_eq(fx.srv.nr_clients, 0);
+	cl_close(cl_negotiated());
+}
+END_TEST
+
 /* An event carrying a 64 KiB string. */
 static struct json_object *big_event_data(void)
 {
@@ -1309,6 +1354,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_client_gone_mid_request);
 	tcase_add_test(tc, test_half_closed_client_gets_its_replies);
 	tcase_add_test(tc, test_garbage_on_one_client_does_not_disturb_another);
+	tcase_add_test(tc, test_other_users_are_refused);
 	tcase_add_test(tc, test_slow_reader_is_dropped);
 	tcase_add_test(tc, test_pipelining_client_waits_for_its_replies);
 	suite_add_tcase(s, tc);
