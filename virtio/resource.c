@@ -197,6 +197,7 @@ static int resource__hello(struct virtio_resource *r, const uint8_t *msg, size_t
 	r->mem_rate = h.mem_rate ? h.mem_rate : RES_DEFAULT_MEM_RATE;
 	w.hdr.type = VIRTIO_RESOURCE_A_WELCOME;
 	w.hdr.txn = h.hdr.txn;
+	w.hdr.app_id = h.hdr.app_id;
 	w.version = VIRTIO_RESOURCE_VERSION;
 	w.guest_id = r->guest_id;
 	*out_len = rc_encode_welcome(out, cap, &w);

@@ -402,6 +402,14 @@ START_TEST(test_hello_is_welcomed)
 	/* A rate of 0: the host assumes 1 GiB/s. HELLO may be repeated. */
 	ck_assert_uint_eq(rt_answer_type(rt_hello(10, 0)), VIRTIO_RESOURCE_A_WELCOME);
 	ck_assert_uint_eq(rt.r->mem_rate, RES_DEFAULT_MEM_RATE);
+	/* Like every answer, the WELCOME echoes the app id (the fuzzer's find). */
+	h.hdr.txn = 11;
+	h.hdr.app_id = 5;
+	n = rc_encode_hello(buf, sizeof(buf), &h);
+	len = rt_call(buf, n);
+	ck_assert_int_eq(rc_decode_welcome(rt_answer(), (size_t)len, &w), 0);
+	ck_assert_uint_eq(w.hdr.txn, 11);
+	ck_assert_uint_eq(w.hdr.app_id, 5);
 }
 END_TEST
 
