@@ -153,6 +153,7 @@ static void sandbox__on_sigsys(int sig, siginfo_t *si, void *uc)
 {
 	char line[320];
 	size_t n = 0;
+	const char *const *names = reporter_names;
 	int role = thread_role;
 	ssize_t written;
 
@@ -160,10 +161,10 @@ static void sandbox__on_sigsys(int sig, siginfo_t *si, void *uc)
 	n += put_str(line + n, role >= 0 && role < SANDBOX_NR_ROLES ? role_names[role] : "?");
 	n += put_str(line + n, " thread made system call ");
 	n += put_uint(line + n, (unsigned long)si->si_syscall);
-	if (reporter_names && si->si_syscall >= 0 && si->si_syscall < SANDBOX_NR_CALL_NAMES &&
-	    reporter_names[si->si_syscall]) {
+	if (names && si->si_syscall >= 0 && si->si_syscall < SANDBOX_NR_CALL_NAMES &&
+	    names[si->si_syscall]) {
 		n += put_str(line + n, " (");
-		n += put_str(line + n, reporter_names[si->si_syscall]);
+		n += put_str(line + n, names[si->si_syscall]);
 		n += put_str(line + n, ")");
 	}
 	n += put_str(line + n, ", which its allowlist does not permit; stopping "
@@ -328,6 +329,9 @@ void sandbox__destroy(struct sandbox *sb)
 		sb->prog[role].filter = NULL;
 		sb->prog[role].len = 0;
 	}
+	/* The filters outlive the sandbox: the reporter must not read freed names. */
+	if (reporter_names == (const char *const *)sb->call_names)
+		reporter_names = NULL;
 	for (int nr = 0; nr < SANDBOX_NR_CALL_NAMES; nr++) {
 		free(sb->call_names[nr]);
 		sb->call_names[nr] = NULL;

@@ -627,6 +627,21 @@ static bool mem_release_ready(const struct virtio_resource *r, uint64_t new_gran
 	return resource__mem_usable(r) <= new_granted;
 }
 
+/*
+ * Any decrease of a grant by @by (a release, a renegotiation down): the
+ * grant keeps one unit (a granule, a vCPU) whatever an agreement holds, and
+ * memory given back must be reserved first. 0, or the status to answer.
+ */
+static int decrease_allowed(const struct virtio_resource *r, const struct policy_state *st,
+			    uint16_t kind, uint64_t by)
+{
+	if (by > st->granted - st->unit)
+		return RC_ERANGE;
+	if (kind == VIRTIO_RESOURCE_K_MEMORY && !mem_release_ready(r, st->granted - by))
+		return RC_EORDER;
+	return 0;
+}
+
 static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, size_t len,
 				uint8_t *out, size_t cap)
 {
@@ -634,7 +649,6 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 	struct rc_update u = { 0 };
 	struct rc_release rel;
 	struct rc_entry *e;
-	uint64_t floor;
 	int ret;
 
 	ret = rc_decode_release(msg, len, &rel);
@@ -643,11 +657,10 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 	st = resource__kind_state(r, rel.kind);
 	if (!st)
 		return resource__answer_error(r, &rel.hdr, RC_EUNSUPPORTED, out, cap);
-	floor = st->unit; /* a guest keeps at least one granule, one vCPU */
-	if (!rel.amount || rel.amount % st->unit || rel.amount > st->granted - floor)
-		return resource__answer_error(r, &rel.hdr, RC_ERANGE, out, cap);
-	if (rel.kind == VIRTIO_RESOURCE_K_MEMORY && !mem_release_ready(r, st->granted - rel.amount))
-		return resource__answer_error(r, &rel.hdr, RC_EORDER, out, cap);
+	ret = !rel.amount || rel.amount % st->unit ? RC_ERANGE
+						   : decrease_allowed(r, st, rel.kind, rel.amount);
+	if (ret)
+		return resource__answer_error(r, &rel.hdr, ret, out, cap);
 	if (rel.hdr.txn) {
 		/* Releasing (part of) one agreement. */
 		ret = rc_table_find(&r->table, rel.hdr.txn, &e);
@@ -691,6 +704,7 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 	struct policy_state *st = resource__kind_state(r, rn->kind);
 	uint64_t cur = e->granted, want = e->proposed, now = clock__monotonic_ns();
 	struct rc_update u = { 0 };
+	int ret;
 
 	if (rn->amount == cur) {
 		u.answer.type = VIRTIO_RESOURCE_A_ACK;
@@ -701,12 +715,10 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 	}
 	if (rn->amount != want)
 		return resource__answer_error(r, &rn->hdr, RC_ERANGE, out, cap);
-	/* A reclaim may have passed the agreement over: the grant keeps one unit. */
-	if (want < cur && cur - want > st->granted - st->unit)
-		return resource__answer_error(r, &rn->hdr, RC_ERANGE, out, cap);
-	if (want < cur && rn->kind == VIRTIO_RESOURCE_K_MEMORY &&
-	    !mem_release_ready(r, st->granted - (cur - want)))
-		return resource__answer_error(r, &rn->hdr, RC_EORDER, out, cap);
+	/* A reclaim may have passed the agreement over since the host proposed. */
+	ret = want < cur ? decrease_allowed(r, st, rn->kind, cur - want) : 0;
+	if (ret)
+		return resource__answer_error(r, &rn->hdr, ret, out, cap);
 	if (want > cur && policy__available(st) < want - cur)
 		return resource__answer_error(r, &rn->hdr, RC_EBUSY, out, cap);
 	u.amount = want;
@@ -759,12 +771,9 @@ static size_t negotiate_renegotiate(struct virtio_resource *r, const uint8_t *ms
 		return resource__answer_error(r, &rn.hdr, ret, out, cap);
 	cur = e->granted;
 	want = rn.amount;
-	/* As for a release: the grant keeps one unit, whatever the agreement holds. */
-	if (want < cur && cur - want > st->granted - st->unit)
-		return resource__answer_error(r, &rn.hdr, RC_ERANGE, out, cap);
-	if (want < cur && rn.kind == VIRTIO_RESOURCE_K_MEMORY &&
-	    !mem_release_ready(r, st->granted - (cur - want)))
-		return resource__answer_error(r, &rn.hdr, RC_EORDER, out, cap);
+	ret = want < cur ? decrease_allowed(r, st, rn.kind, cur - want) : 0;
+	if (ret)
+		return resource__answer_error(r, &rn.hdr, ret, out, cap);
 	u.amount = want;
 	rc_table_apply(&r->table, rn.hdr.txn, RC_EV_RENEGOTIATE, &u, now);
 	if (want > cur && r->broker.call) {

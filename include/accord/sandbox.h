@@ -10,7 +10,6 @@
 #define ACCORD_SANDBOX_H
 
 #include <linux/filter.h>
-#include <stdbool.h>
 
 #include "accord/error.h"
 

@@ -879,7 +879,7 @@ static int expect(const struct vhost_user_msg *m, const struct snap *b, const st
 		*unchanged = false;
 		return 0;
 	default:
-		return 1; /* not implemented: refused */
+		return 1; /* a request the backend does not handle: refused */
 	}
 }
 
