@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "accord/cli.h"
@@ -72,6 +74,9 @@ const char cli_run_usage[] =
 	"                       debugging (and the default of sanitizer builds, whose leak\n"
 	"                       check needs calls no list allows).\n"
 	"                       Capabilities are dropped before the guest starts either way\n"
+	"  --runas USER|UID:GID with --accel uml, the User-mode Linux process runs as this\n"
+	"                       user (its primary group, no supplementary groups) instead\n"
+	"                       of accord's; accord must start as root. Not root itself\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"On a terminal the console is in raw mode; press Ctrl-a x to stop the VM and\n"
@@ -113,6 +118,7 @@ enum run_opt {
 	OPT_POOL,
 	OPT_BROKER,
 	OPT_SECCOMP,
+	OPT_RUNAS,
 	OPT_HELP,
 };
 
@@ -131,7 +137,7 @@ static const struct opt_desc run_opts[] = {
 	{ "share", OPT_SHARE, true },	  { "api-socket", OPT_API_SOCKET, true },
 	{ "pool", OPT_POOL, true },	  { "help", OPT_HELP, false },
 	{ "accel", OPT_ACCEL, true },	  { "broker", OPT_BROKER, true },
-	{ "seccomp", OPT_SECCOMP, true },
+	{ "seccomp", OPT_SECCOMP, true }, { "runas", OPT_RUNAS, true },
 };
 
 static const struct opt_desc *opt__find(const char *name, size_t len)
@@ -318,6 +324,41 @@ int cli__parse_kinds(const char *opt, const char *v, uint64_t *memory, uint64_t 
 }
 
 /* PATH[,weight=N][,memory-floor=SIZE][,vcpus-floor=N] */
+/* USER (a name in the password database) or UID:GID, never root. */
+static int parse_runas(const char *v, struct run_config *cfg, struct acc_err *err)
+{
+	unsigned long long uid, gid;
+	struct passwd pw, *found = NULL;
+	char buf[1024], *end;
+	int ret;
+
+	if (!*v)
+		return acc_errf(err, EINVAL, "--runas: empty user");
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		uid = strtoull(v, &end, 10);
+		if (errno || *end != ':' || end[1] < '0' || end[1] > '9')
+			return acc_errf(err, EINVAL, "--runas: '%s' is not USER or UID:GID", v);
+		gid = strtoull(end + 1, &end, 10);
+		if (errno || *end || uid >= UINT32_MAX || gid >= UINT32_MAX)
+			return acc_errf(err, EINVAL, "--runas: '%s' is not USER or UID:GID", v);
+	} else {
+		ret = getpwnam_r(v, &pw, buf, sizeof(buf), &found);
+		if (ret || !found)
+			return acc_errf(err, ret ? ret : ENOENT, "--runas: no user '%s'%s%s", v,
+					ret ? ": " : "", ret ? strerror(ret) : "");
+		uid = found->pw_uid;
+		gid = found->pw_gid;
+	}
+	if (!uid || !gid)
+		return acc_errf(err, EINVAL,
+				"--runas: '%s' has uid or gid 0; the guest must not be root", v);
+	cfg->runas = true;
+	cfg->runas_uid = (uid_t)uid;
+	cfg->runas_gid = (gid_t)gid;
+	return 0;
+}
+
 static int parse_broker(const char *v, struct run_config *cfg, struct acc_err *err)
 {
 	struct broker_opts *b = &cfg->broker;
@@ -507,6 +548,8 @@ static int apply_opt(const struct opt_desc *o, const char *v, const struct host_
 		if (sandbox__parse_mode(v, &cfg->seccomp))
 			return acc_errf(err, EINVAL, "--seccomp: '%s' is not on, log or off", v);
 		break;
+	case OPT_RUNAS:
+		return parse_runas(v, cfg, err);
 	case OPT_RNG:
 		cfg->rng = true;
 		break;

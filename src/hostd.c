@@ -300,6 +300,23 @@ static int hostd_add_fd(struct hostd *hd, struct event_handler *h, int fd,
 	return 0;
 }
 
+/*
+ * A registered VM's connection runs register-vm and the vm-* commands (and
+ * the QMP built-ins); the operators' commands are for other connections.
+ */
+static int hostd_gate(void *ctx, const struct qmp_client *c, const struct qmp_command *cmd,
+		      struct qmp_error *err)
+{
+	struct hostd *hd = ctx;
+
+	/* hd->cmds holds the operators' commands first (hostd_commands). */
+	if (!qmp__client_owner(c) || cmd >= hd->cmds + hostd_nr_ops_commands)
+		return 0;
+	return qmp__errorf(err, QMP_ERROR_GENERIC, EPERM,
+			   "a VM's connection may use only the vm-* commands; %s is for operators",
+			   cmd->name);
+}
+
 static struct qmp_command *hostd_commands(void)
 {
 	struct qmp_command *cmds =
@@ -330,6 +347,7 @@ int hostd__create(struct hostd **out, const struct hostd_config *cfg, struct acc
 {
 	struct itimerspec period = { { 0, HOSTD_TICK_MS * 1000000L },
 				     { 0, HOSTD_TICK_MS * 1000000L } };
+	struct ledger_config lcfg = cfg->ledger;
 	struct hostd *hd;
 	sigset_t sigs;
 	int ret;
@@ -345,7 +363,9 @@ int hostd__create(struct hostd **out, const struct hostd_config *cfg, struct acc
 	ratelimit__init(&hd->vm_rl, 1000, 20);
 	hd->started_ns = clock__monotonic_ns();
 	hd->next_seq = 1;
-	ret = ledger__init(&hd->ledger, &cfg->ledger, err);
+	/* Resumes are believed only while the VMs of the last broker come back. */
+	lcfg.resume_until_ns = hd->started_ns + (uint64_t)cfg->resume_window_s * 1000000000ull;
+	ret = ledger__init(&hd->ledger, &lcfg, err);
 	if (ret)
 		goto free_hostd;
 	ret = eventloop__init(&hd->loop);
@@ -390,6 +410,7 @@ int hostd__create(struct hostd **out, const struct hostd_config *cfg, struct acc
 	if (ret)
 		goto exit_loop;
 	qmp__set_max_clients(&hd->qmp, HOSTD_MAX_CLIENTS);
+	qmp__set_gate(&hd->qmp, hostd_gate);
 	hd->qmp_up = true;
 	log_info(&hd->log, "serving %s: %llu MiB and %llu vCPUs to share", cfg->socket,
 		 (unsigned long long)(cfg->ledger.pool[LEDGER_MEM] >> 20),

@@ -10,6 +10,9 @@
 #include "accord/size.h"
 
 #define HOSTD_DEFAULT_MEM_RATE (512ull << 20) /* bytes a VM's allocation moves per second */
+/* VMs reconnect every 500 ms (broker_link.c): they are all back long before this. */
+#define HOSTD_DEFAULT_RESUME_WINDOW 30
+#define HOSTD_MAX_RESUME_WINDOW	    3600
 
 const char hostd_usage[] =
 	"Usage: accord hostd --socket PATH --pool memory=SIZE,cpus=N [OPTIONS]\n"
@@ -31,17 +34,23 @@ const char hostd_usage[] =
 	"                       memory=512M; 0: no limit; cpus: no limit unless given)\n"
 	"  --buffer PCT         kept above each VM's forecast demand before it counts\n"
 	"                       as slack (default 20, as Hyper-V keeps)\n"
+	"  --resume-window SECONDS\n"
+	"                       after the broker starts, VMs that register again keep\n"
+	"                       what they say they hold, even past the pool (then\n"
+	"                       reclaimed); later they are checked like new VMs\n"
+	"                       (default 30; 0: always checked; at most 3600)\n"
 	"  --log-level LEVEL    error, warn, info (default) or debug\n"
 	"  -h, --help           show this help\n";
 
 int hostd__parse_args(int argc, char *const argv[], struct hostd_config *cfg, struct acc_err *err)
 {
 	struct ledger_config *l = &cfg->ledger;
-	uint64_t pct;
+	uint64_t n;
 	int ret = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = LOG_INFO;
+	cfg->resume_window_s = HOSTD_DEFAULT_RESUME_WINDOW;
 	l->unit[LEDGER_MEM] = 2ull << 20;
 	l->unit[LEDGER_VCPU] = 1;
 	l->rate[LEDGER_MEM] = HOSTD_DEFAULT_MEM_RATE;
@@ -54,7 +63,8 @@ int hostd__parse_args(int argc, char *const argv[], struct hostd_config *cfg, st
 			return 0;
 		}
 		if (strcmp(opt, "--socket") && strcmp(opt, "--pool") && strcmp(opt, "--rate") &&
-		    strcmp(opt, "--buffer") && strcmp(opt, "--log-level"))
+		    strcmp(opt, "--buffer") && strcmp(opt, "--resume-window") &&
+		    strcmp(opt, "--log-level"))
 			return acc_errf(err, EINVAL, "unknown option '%s'", opt);
 		if (i + 1 == argc)
 			return acc_errf(err, EINVAL, "%s needs a value", opt);
@@ -72,10 +82,15 @@ int hostd__parse_args(int argc, char *const argv[], struct hostd_config *cfg, st
 			ret = cli__parse_kinds(opt, v, &l->rate[LEDGER_MEM], &l->rate[LEDGER_VCPU],
 					       0, err);
 		} else if (!strcmp(opt, "--buffer")) {
-			ret = uint__parse(v, 0, 1000, &pct, err);
+			ret = uint__parse(v, 0, 1000, &n, err);
 			if (ret)
 				acc_err_prefix(err, "--buffer: ");
-			l->buffer_pct = (uint32_t)pct;
+			l->buffer_pct = (uint32_t)n;
+		} else if (!strcmp(opt, "--resume-window")) {
+			ret = uint__parse(v, 0, HOSTD_MAX_RESUME_WINDOW, &n, err);
+			if (ret)
+				acc_err_prefix(err, "--resume-window: ");
+			cfg->resume_window_s = (unsigned int)n;
 		} else {
 			ret = cli__parse_log_level(v, &cfg->log_level, err);
 		}

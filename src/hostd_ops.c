@@ -102,7 +102,7 @@ static int cmd_query_status(void *ctx, struct json_object *args, struct json_obj
 {
 	struct hostd *hd = ctx;
 	struct json_object *o, *vms;
-	uint64_t charged[LEDGER_NR_KINDS], free_[LEDGER_NR_KINDS];
+	uint64_t charged[LEDGER_NR_KINDS], free_[LEDGER_NR_KINDS], now = clock__monotonic_ns();
 
 	if (qmp_args__none(args, err))
 		return -EINVAL;
@@ -131,9 +131,10 @@ static int cmd_query_status(void *ctx, struct json_object *args, struct json_obj
 	json_object_object_add(o, "status", json_object_new_string("running"));
 	json_object_object_add(o, "running", json_object_new_boolean(1));
 	json_object_object_add(o, "role", json_object_new_string("broker"));
-	json_object_object_add(
-		o, "uptime-ms",
-		json_object_new_uint64((clock__monotonic_ns() - hd->started_ns) / 1000000));
+	json_object_object_add(o, "uptime-ms",
+			       json_object_new_uint64((now - hd->started_ns) / 1000000));
+	json_object_object_add(o, "recovering",
+			       json_object_new_boolean(ledger__recovering(&hd->ledger, now)));
 	json_object_object_add(o, "pool", hostd_kinds_json(hd->ledger.cfg.pool));
 	json_object_object_add(o, "charged", hostd_kinds_json(charged));
 	json_object_object_add(o, "free", hostd_kinds_json(free_));
@@ -237,6 +238,7 @@ static struct json_object *policy_json(struct hostd *hd)
 	json_object_object_add(o, "pool", hostd_kinds_json(hd->ledger.cfg.pool));
 	json_object_object_add(o, "rate", hostd_kinds_json(hd->ledger.cfg.rate));
 	json_object_object_add(o, "buffer", json_object_new_int64(hd->ledger.cfg.buffer_pct));
+	json_object_object_add(o, "resume-window", json_object_new_int64(hd->cfg.resume_window_s));
 	for (unsigned int i = 0; i < LEDGER_MAX_VMS; i++) {
 		const struct ledger_vm *vm = &hd->ledger.vms[i];
 		struct json_object *v;

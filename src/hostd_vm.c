@@ -96,8 +96,9 @@ static int cmd_register_vm(void *ctx, struct json_object *args, struct json_obje
 	struct hostd_link *link;
 	struct json_object *v, *data, *o;
 	struct ledger_vm *vm;
-	uint64_t id = 0, weight = LEDGER_DEFAULT_WEIGHT;
-	bool has_weight, has_mf, has_vf;
+	uint64_t id = 0, weight = LEDGER_DEFAULT_WEIGHT, now = clock__monotonic_ns();
+	uint64_t before[LEDGER_NR_KINDS], over[LEDGER_NR_KINDS];
+	bool has_weight, has_mf, has_vf, resumed, grew = false;
 	int rc;
 
 	if (qmp__client_owner(c))
@@ -117,10 +118,14 @@ static int cmd_register_vm(void *ctx, struct json_object *args, struct json_obje
 	reg.want_id = id <= UINT32_MAX ? (uint32_t)id : 0;
 	reg.has_policy = true;
 	reg.policy.weight = weight <= LEDGER_MAX_WEIGHT ? (uint32_t)weight : 0;
+	/* The ledger believes a resume only in the recovery window (ledger__register). */
+	resumed = reg.resume && ledger__recovering(&hd->ledger, now);
+	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++)
+		before[k] = ledger__overcommit(&hd->ledger, k);
 	link = calloc(1, sizeof(*link));
 	if (!link)
 		return qmp__errorf(err, QMP_ERROR_GENERIC, ENOMEM, "out of memory");
-	rc = ledger__register(&hd->ledger, &reg, clock__monotonic_ns(), &vm, &err->err);
+	rc = ledger__register(&hd->ledger, &reg, now, &vm, &err->err);
 	if (rc) {
 		free(link);
 		return rc;
@@ -128,19 +133,33 @@ static int cmd_register_vm(void *ctx, struct json_object *args, struct json_obje
 	link->hd = hd;
 	link->client = c;
 	link->id = vm->id;
-	link->registered_ns = clock__monotonic_ns();
+	link->registered_ns = now;
 	hd->links[vm - hd->ledger.vms] = link;
 	qmp__client_bind(c, link, hostd_link_gone);
 
 	data = json_object_new_object();
 	json_object_object_add(data, "vm", json_object_new_string(vm->name));
 	json_object_object_add(data, "id", json_object_new_int64(vm->id));
-	json_object_object_add(data, "resume", json_object_new_boolean(reg.resume));
+	json_object_object_add(data, "resume", json_object_new_boolean(resumed));
 	json_object_object_add(data, "allocation", allocation_json(vm));
-	log_info(&hd->log, "%s %sregistered as VM %u: %llu MiB, %llu vCPUs", vm->name,
-		 reg.resume ? "re-" : "", vm->id,
+	log_info(&hd->log, "%s %sregistered as VM %u%s: %llu MiB, %llu vCPUs", vm->name,
+		 resumed ? "re-" : "", vm->id,
+		 reg.resume && !resumed ? " (a resume after the recovery window, checked)" : "",
 		 (unsigned long long)(vm->k[LEDGER_MEM].alloc >> 20),
 		 (unsigned long long)vm->k[LEDGER_VCPU].alloc);
+	/* What a resume brought past the pool is said aloud, and reclaimed (ledger__tick). */
+	for (unsigned int k = 0; k < LEDGER_NR_KINDS; k++) {
+		over[k] = ledger__overcommit(&hd->ledger, k);
+		grew |= over[k] > before[k];
+	}
+	if (grew) {
+		json_object_object_add(data, "overcommit", hostd_kinds_json(over));
+		log__ratelimited(&hd->log, &hd->vm_rl, LOG_WARN,
+				 "%s resumed past the pool (now %llu MiB and %llu vCPUs over); "
+				 "reclaiming the excess",
+				 vm->name, (unsigned long long)(over[LEDGER_MEM] >> 20),
+				 (unsigned long long)over[LEDGER_VCPU]);
+	}
 	hostd_emit(hd, "VM_REGISTERED", data);
 
 	o = json_object_new_object();

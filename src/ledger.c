@@ -304,10 +304,17 @@ static uint32_t ledger_new_id(struct ledger *l, uint32_t want)
 	return id;
 }
 
+bool ledger__recovering(const struct ledger *l, uint64_t now_ns)
+{
+	return !l->cfg.resume_until_ns || now_ns < l->cfg.resume_until_ns;
+}
+
 int ledger__register(struct ledger *l, const struct ledger_registration *reg, uint64_t now_ns,
 		     struct ledger_vm **out, struct acc_err *err)
 {
 	struct ledger_policy policy = { LEDGER_DEFAULT_WEIGHT, { 0 } };
+	/* Only while the broker recovers from a restart: later, anyone could say so. */
+	bool resume = reg->resume && ledger__recovering(l, now_ns);
 	struct ledger_vm *vm = NULL;
 	int ret;
 
@@ -337,19 +344,22 @@ int ledger__register(struct ledger *l, const struct ledger_registration *reg, ui
 					"%s: the allocation must be between %llu and the VM's max",
 					ledger_kind_names[k], (unsigned long long)unit);
 		/* A new VM must fit; one that held its allocation before keeps it. */
-		if (!reg->resume) {
+		if (!resume) {
 			uint64_t used = ledger__charged(l, k) + ledger__claimed(l, k);
 			uint64_t room = l->cfg.pool[k] > used ? l->cfg.pool[k] - used : 0;
 
 			if (reg->alloc[k] + reg->returning[k] > room)
 				return acc_errf(err, ENOSPC,
 						"the host's %s pool has %llu free, the VM boots "
-						"with %llu",
+						"with %llu%s",
 						ledger_kind_names[k], (unsigned long long)room,
-						(unsigned long long)reg->alloc[k]);
+						(unsigned long long)reg->alloc[k],
+						reg->resume ? " (a resume is believed only in the "
+							      "broker's recovery window)"
+							    : "");
 		}
 	}
-	if (!reg->resume) {
+	if (!resume) {
 		ret = ledger_check_floors(l, NULL, &policy, err);
 		if (ret)
 			return ret;

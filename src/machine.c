@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -169,6 +170,9 @@ static int machine__add_virtio(struct machine *m, struct machine_virtio *mv,
 
 		snprintf(path, sizeof(path), "%s/virtio-%u.sock", m->run_dir, m->nr_virtio - 1);
 		ret = vhost_user__init(&mv->vu, vdev, path, &env, err);
+		/* The UML process connects to it as its own user. */
+		if (!ret && m->cfg.runas && chown(path, m->cfg.runas_uid, m->cfg.runas_gid))
+			ret = acc_errf(err, errno, "--runas: chown %s: %s", path, strerror(errno));
 	} else {
 		struct virtio_pci_env env = { m->vm.vm_fd, &m->mmio, &m->loop, &m->irq, &m->log };
 
@@ -453,10 +457,25 @@ static int machine__create_uml(struct machine *m, struct acc_err *err)
 	/* UML splits its command line at spaces and device paths at ':'. */
 	if (!tmp || !*tmp || strlen(tmp) >= 40 || strpbrk(tmp, " \t\n:,"))
 		tmp = "/tmp";
+	if (m->cfg.runas && geteuid())
+		return acc_errf(
+			err, EPERM,
+			"--runas: accord must start as root to run the guest as another user");
 	ret = acc_mkdtemp(m->run_dir, sizeof(m->run_dir), tmp, "accord");
 	if (ret) {
 		m->run_dir[0] = '\0';
 		return acc_errf(err, -ret, "cannot make a run directory: %s", strerror(-ret));
+	}
+	/*
+	 * UML keeps its pid file and mconsole socket here: its group may write,
+	 * and accord, owner, removes what is left when it no longer has privileges.
+	 */
+	if (m->cfg.runas &&
+	    (chown(m->run_dir, (uid_t)-1, m->cfg.runas_gid) || chmod(m->run_dir, 0770))) {
+		ret = acc_errf(err, errno, "--runas: %s: %s", m->run_dir, strerror(errno));
+		rmdir(m->run_dir);
+		m->run_dir[0] = '\0';
+		return ret;
 	}
 	m->uml.pid = -1;
 	m->uml.pidfd = m->uml.console_in = m->uml.console_out = -1;
@@ -502,6 +521,12 @@ int machine__create(struct machine *m, const struct run_config *cfg, struct acc_
 	if (ret) {
 		acc_errf(err, -ret, "epoll: %s", strerror(-ret));
 		goto destroy_sandbox;
+	}
+	if (cfg->runas && !uml) {
+		ret = acc_errf(err, EINVAL,
+			       "--runas: only with --accel uml; under kvm the guest runs inside "
+			       "accord, so start accord as that user instead");
+		goto exit_loop;
 	}
 	ret = uml ? machine__create_uml(m, err) : machine__create_kvm(m, err);
 	if (ret)
@@ -622,9 +647,13 @@ static void machine__on_uml_exit(struct event_handler *h, uint32_t events)
 	eventloop__del(&m->loop, h);
 	/* What is still in the console pipe is the guest's last words. */
 	machine__on_uml_console(&m->uml_console_handler, EPOLLIN);
-	if (WIFSIGNALED(m->uml.wait_status))
-		log_err(&m->log, "the User-mode Linux guest was killed by %s",
-			strsignal(WTERMSIG(m->uml.wait_status)));
+	if (WIFSIGNALED(m->uml.wait_status)) {
+		int sig = WTERMSIG(m->uml.wait_status);
+		const char *abbrev = sigabbrev_np(sig);
+
+		log_err(&m->log, "the User-mode Linux guest (process %d) was killed by SIG%s (%d)",
+			(int)m->uml.pid, abbrev ? abbrev : "?", sig);
+	}
 	machine__request_stop(m, VM_STOP_GUEST_EXIT, uml__exit_status(&m->uml));
 }
 
@@ -636,6 +665,8 @@ static int machine__start_uml(struct machine *m, struct acc_err *err)
 		.cmdline = m->cfg.cmdline,
 		.mem_size = m->cfg.mem_size,
 		.run_dir = m->run_dir,
+		.runas = m->cfg.runas,
+		.user = { m->cfg.runas_uid, m->cfg.runas_gid },
 	};
 	struct console_sink sink = { machine__uml_input, m };
 	int ret;
@@ -712,13 +743,19 @@ static int machine__start(struct machine *m, sigset_t *old_mask)
 		log_err(&m->log, "event loop: %s", strerror(-ret));
 		return ret;
 	}
-	/* Before the guest and the vCPU threads start, so that none has them. */
-	ret = sandbox__drop_privileges(&err);
-	if (ret) {
-		log_err(&m->log, "%s", err.msg);
-		return ret;
+	/*
+	 * Before the vCPU threads start, so that none has them; the UML child
+	 * drops its own after taking --runas's user.
+	 */
+	if (m->cfg.accel == ACCEL_UML) {
+		ret = machine__start_uml(m, &err);
+		if (!ret)
+			ret = sandbox__drop_privileges(NULL, &err);
+	} else {
+		ret = sandbox__drop_privileges(NULL, &err);
+		if (!ret)
+			ret = machine__start_kvm(m, &err);
 	}
-	ret = m->cfg.accel == ACCEL_UML ? machine__start_uml(m, &err) : machine__start_kvm(m, &err);
 	if (ret) {
 		log_err(&m->log, "%s", err.msg);
 		return ret;

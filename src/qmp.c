@@ -490,6 +490,50 @@ done:
 	return 0;
 }
 
+/* The built-ins and the table's commands; with @c, only those the gate lets @c run. */
+static void put_commands(struct qmp_buf *b, const struct qmp_server *s, const struct qmp_client *c)
+{
+	static const char *const builtins[] = { "qmp_capabilities", "query-commands",
+						"query-version" };
+	const size_t nr_builtins = sizeof(builtins) / sizeof(builtins[0]);
+	struct qmp_error e;
+	const char *name;
+
+	buf_put_lit(b, "[");
+	for (size_t i = 0; i < nr_builtins + s->nr_cmds; i++) {
+		if (i < nr_builtins) {
+			name = builtins[i];
+		} else {
+			name = s->cmds[i - nr_builtins].name;
+			if (c && s->gate && s->gate(s->ctx, c, &s->cmds[i - nr_builtins], &e) < 0)
+				continue;
+		}
+		if (i)
+			buf_put_lit(b, ", ");
+		buf_put_lit(b, "{\"name\": ");
+		buf_put_string(b, name, strlen(name));
+		buf_put_lit(b, "}");
+	}
+	buf_put_lit(b, "]");
+}
+
+static void reply_commands(struct qmp_client *c, struct json_object *id, bool has_id)
+{
+	struct qmp_server *s = c->srv;
+	struct qmp_buf b = { .max = SIZE_MAX };
+
+	if (!s->gate) {
+		reply_return(c, NULL, s->commands_json, s->commands_len, id, has_id);
+		return;
+	}
+	put_commands(&b, s, c);
+	if (b.failed)
+		reply_error(c, QMP_ERROR_GENERIC, "out of memory", id, has_id);
+	else
+		reply_return(c, NULL, b.p, b.len, id, has_id);
+	free(b.p);
+}
+
 static const struct qmp_command *qmp_find(const struct qmp_server *s, const char *name)
 {
 	for (size_t i = 0; i < s->nr_cmds; i++) {
@@ -531,10 +575,10 @@ static void qmp_run(struct qmp_client *c, const char *name, struct json_object *
 		/* No arguments: unknown keys are refused, as for every command. */
 		rc = args ? qmp_args__none(args, &e) : 0;
 		if (!rc) {
-			bool version = name[6] == 'v';
-
-			reply_return(c, NULL, version ? s->version_json : s->commands_json,
-				     version ? s->version_len : s->commands_len, id, has_id);
+			if (name[6] == 'v')
+				reply_return(c, NULL, s->version_json, s->version_len, id, has_id);
+			else
+				reply_commands(c, id, has_id);
 			return;
 		}
 	} else {
@@ -550,9 +594,12 @@ static void qmp_run(struct qmp_client *c, const char *name, struct json_object *
 			reply_error(c, QMP_ERROR_GENERIC, "out of memory", id, has_id);
 			return;
 		}
-		s->caller = c;
-		rc = cmd->fn(s->ctx, args, &ret, &e);
-		s->caller = NULL;
+		rc = s->gate ? s->gate(s->ctx, c, cmd, &e) : 0;
+		if (rc >= 0) {
+			s->caller = c;
+			rc = cmd->fn(s->ctx, args, &ret, &e);
+			s->caller = NULL;
+		}
 	}
 	if (rc < 0)
 		reply_error(c, e.cls, e.err.msg[0] ? e.err.msg : strerror(-rc), id, has_id);
@@ -1194,6 +1241,11 @@ void qmp__set_max_clients(struct qmp_server *s, unsigned int n)
 	s->max_clients = n < 1 ? 1 : n > QMP_CLIENTS_LIMIT ? QMP_CLIENTS_LIMIT : n;
 }
 
+void qmp__set_gate(struct qmp_server *s, qmp_gate gate)
+{
+	s->gate = gate;
+}
+
 /* ---- peers ---- */
 
 struct qmp_client *qmp__caller(struct qmp_server *s)
@@ -1236,9 +1288,6 @@ static int qmp_build_text(struct qmp_server *s)
 {
 	struct qmp_buf b = { .max = SIZE_MAX };
 	unsigned int major = 0, minor = 0, micro = 0;
-	static const char *const builtins[] = { "qmp_capabilities", "query-commands",
-						"query-version" };
-	size_t i;
 
 	sscanf(ACCORD_VERSION, "%u.%u.%u", &major, &minor, &micro);
 	buf_printf(&b, "{\"accord\": {\"major\": %u, \"minor\": %u, \"micro\": %u}, ", major, minor,
@@ -1259,18 +1308,7 @@ static int qmp_build_text(struct qmp_server *s)
 	s->greeting_len = b.len;
 
 	b = (struct qmp_buf){ .max = SIZE_MAX };
-	buf_put_lit(&b, "[");
-	for (i = 0; i < 3 + s->nr_cmds; i++) {
-		if (i)
-			buf_put_lit(&b, ", ");
-		buf_put_lit(&b, "{\"name\": ");
-		if (i < 3)
-			buf_put_string(&b, builtins[i], strlen(builtins[i]));
-		else
-			buf_put_string(&b, s->cmds[i - 3].name, strlen(s->cmds[i - 3].name));
-		buf_put_lit(&b, "}");
-	}
-	buf_put_lit(&b, "]");
+	put_commands(&b, s, NULL);
 	if (b.failed)
 		goto fail;
 	s->commands_json = b.p;

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "accord/sandbox.h"
@@ -338,10 +339,31 @@ void sandbox__destroy(struct sandbox *sb)
 	}
 }
 
-int sandbox__drop_privileges(struct acc_err *err)
+/* Become @uid:@gid with no supplementary groups; the kernel clears the capabilities. */
+static int sandbox__switch_user(uid_t uid, gid_t gid, struct acc_err *err)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+
+	if (setgroups(0, NULL))
+		return acc_errf(err, errno, "setgroups: %s", strerror(errno));
+	if (setresgid(gid, gid, gid))
+		return acc_errf(err, errno, "setresgid %u: %s", (unsigned int)gid, strerror(errno));
+	if (setresuid(uid, uid, uid))
+		return acc_errf(err, errno, "setresuid %u: %s", (unsigned int)uid, strerror(errno));
+	/* All three of each, or the switch could be undone. */
+	if (getresuid(&ruid, &euid, &suid) || getresgid(&rgid, &egid, &sgid) || ruid != uid ||
+	    euid != uid || suid != uid || rgid != gid || egid != gid || sgid != gid)
+		return acc_errf(err, EPERM, "the switch to %u:%u did not hold", (unsigned int)uid,
+				(unsigned int)gid);
+	return 0;
+}
+
+int sandbox__drop_privileges(const struct sandbox_user *as, struct acc_err *err)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+	int ret;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return acc_errf(err, errno, "no_new_privs: %s", strerror(errno));
@@ -352,6 +374,12 @@ int sandbox__drop_privileges(struct acc_err *err)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EPERM)
 			return acc_errf(err, errno, "dropping capability %lu: %s", cap,
 					strerror(errno));
+	}
+	/* The user switch needs CAP_SETUID and CAP_SETGID, still effective here. */
+	if (as) {
+		ret = sandbox__switch_user(as->uid, as->gid, err);
+		if (ret)
+			return ret;
 	}
 	memset(none, 0, sizeof(none));
 	if (syscall(SYS_capset, &hdr, none))

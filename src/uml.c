@@ -5,9 +5,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,14 +83,36 @@ int uml__build_argv(const struct uml_spawn *s, char **argv, char *buf, size_t ca
 	return ret;
 }
 
-static void uml__child(char **argv, int in_fd, int out_fd)
+/* The child's credentials: another user (--runas), and no capabilities either way. */
+static void uml__child_creds(const struct uml_spawn *s, pid_t parent)
+{
+	struct acc_err err;
+
+	if (sandbox__drop_privileges(s->runas ? &s->user : NULL, &err)) {
+		dprintf(STDERR_FILENO, "accord: uml: %s\n", err.msg);
+		_exit(127);
+	}
+	/* What UML leaves in the run directory stays removable by unprivileged accord. */
+	if (s->runas) {
+		umask(0);
+		/* And its memory file goes there: TMPDIR may be closed to that user. */
+		if (s->run_dir && setenv("TMPDIR", s->run_dir, 1))
+			_exit(127);
+	}
+	/* A change of credentials clears the death signal: set it afterwards. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+}
+
+static void uml__child(const struct uml_spawn *s, char **argv, int in_fd, int out_fd, pid_t parent)
 {
 	sigset_t none;
 	int null_fd;
 
 	/* Its own group at once, so accord can always stop all of it. */
 	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	uml__child_creds(s, parent);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Ignored signals stay ignored across exec; UML expects the defaults. */
@@ -111,6 +135,7 @@ static void uml__child(char **argv, int in_fd, int out_fd)
 			close(fd);
 	}
 	execv(argv[0], argv);
+	dprintf(STDERR_FILENO, "accord: uml: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
@@ -119,6 +144,7 @@ int uml__spawn(struct uml_child *c, const struct uml_spawn *s, struct acc_err *e
 	char *argv[UML_MAX_ARGS + 1];
 	char buf[8192];
 	int in[2], out[2], ret;
+	pid_t parent;
 
 	memset(c, 0, sizeof(*c));
 	c->pid = -1;
@@ -131,13 +157,14 @@ int uml__spawn(struct uml_child *c, const struct uml_spawn *s, struct acc_err *e
 		ret = acc_errf(err, errno, "uml: pipe: %s", strerror(errno));
 		goto close_in;
 	}
+	parent = getpid();
 	c->pid = fork();
 	if (c->pid < 0) {
 		ret = acc_errf(err, errno, "uml: fork: %s", strerror(errno));
 		goto close_out;
 	}
 	if (c->pid == 0)
-		uml__child(argv, in[0], out[1]);
+		uml__child(s, argv, in[0], out[1], parent);
 	setpgid(c->pid, c->pid); /* whichever of the two runs first */
 	close(in[0]);
 	close(out[1]);

@@ -47,6 +47,8 @@ static void resource__fill_config(const struct virtio_resource *r, struct virtio
 	c->vcpus_granted = (uint32_t)r->vcpu.granted;
 	c->max_message = RES_MAX_MESSAGE;
 	c->max_outstanding = RES_MAX_OUTSTANDING;
+	c->max_app_outstanding = RES_MAX_APP_OUTSTANDING;
+	c->max_app_agreements = RES_MAX_APP_AGREEMENTS;
 }
 
 void resource__config(struct virtio_resource *r, struct virtio_resource_config *c)
@@ -519,6 +521,14 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 	r->next_offer_id = 1;
 	r->next_host_txn = RES_HOST_TXN | 1;
 	r->share = opts->share;
+	if (r->share)
+		features |= 1ull << VIRTIO_RESOURCE_F_FILES;
+	if (rc_table_init(&r->table, r->entries, RES_TABLE_SIZE))
+		return acc_errf(err, EINVAL, "virtio-resource: agreement table");
+	ret = memres__init(&r->memres, mem, RES_GRANULE);
+	if (ret)
+		return acc_errf(err, -ret, "virtio-resource: reservations: %s", strerror(-ret));
+	ratelimit__init(&r->decision_rl, RES_DECISION_LOG_MS, RES_DECISION_LOG_BURST);
 	if (opts->broker) {
 		r->broker = *opts->broker;
 		for (unsigned int i = 0; i < RES_MAX_WAITING; i++) {
@@ -529,13 +539,6 @@ int virtio_resource__init(struct virtio_resource *r, const struct resource_opts 
 			}
 		}
 	}
-	if (r->share)
-		features |= 1ull << VIRTIO_RESOURCE_F_FILES;
-	if (rc_table_init(&r->table, r->entries, RES_TABLE_SIZE))
-		return acc_errf(err, EINVAL, "virtio-resource: agreement table");
-	ret = memres__init(&r->memres, mem, RES_GRANULE);
-	if (ret)
-		return acc_errf(err, -ret, "virtio-resource: reservations: %s", strerror(-ret));
 	r->events = calloc(RES_MAX_EVENTS, sizeof(*r->events));
 	r->stats = calloc(RES_STATS_RING, sizeof(*r->stats));
 	r->inventory = malloc(RES_INVENTORY_MAX);
@@ -570,12 +573,31 @@ free_buffers:
 	free(r->inventory);
 	free(r->stats);
 	free(r->events);
+	ratelimit__destroy(&r->decision_rl);
 	memres__exit(&r->memres);
 	return ret;
 }
 
+/* The decisions of the device's life in one line: the log lines of a flood are partly suppressed.
+ */
+static void resource__log_decisions(struct virtio_resource *r)
+{
+	const uint64_t *n = r->decisions;
+
+	if (!n[RES_D_GRANT] && !n[RES_D_DENY] && !n[RES_D_OFFER] && !n[RES_D_RELEASE] &&
+	    !n[RES_D_BUSY])
+		return;
+	log_info(r->vdev.log,
+		 "virtio-resource: decisions: %llu grants, %llu denials, %llu offers, "
+		 "%llu releases, %llu requests over a limit",
+		 (unsigned long long)n[RES_D_GRANT], (unsigned long long)n[RES_D_DENY],
+		 (unsigned long long)n[RES_D_OFFER], (unsigned long long)n[RES_D_RELEASE],
+		 (unsigned long long)n[RES_D_BUSY]);
+}
+
 void virtio_resource__exit(struct virtio_resource *r)
 {
+	resource__log_decisions(r);
 	virtio__exit(&r->vdev);
 	for (unsigned int i = 0; i < RES_MAX_WAITING; i++)
 		free(r->waiting[i].chain);
@@ -584,5 +606,6 @@ void virtio_resource__exit(struct virtio_resource *r)
 	free(r->inventory);
 	free(r->stats);
 	free(r->events);
+	ratelimit__destroy(&r->decision_rl);
 	memres__exit(&r->memres);
 }

@@ -229,6 +229,20 @@ static struct json_object *kind_json(const struct policy_state *st)
 	return o;
 }
 
+/* How often the device decided each way, over its life. */
+static struct json_object *decisions_json(const struct virtio_resource *r)
+{
+	static const char *const keys[RES_NR_DECISIONS] = {
+		[RES_D_GRANT] = "grants",     [RES_D_DENY] = "denials",	   [RES_D_OFFER] = "offers",
+		[RES_D_RELEASE] = "releases", [RES_D_BUSY] = "over-limit",
+	};
+	struct json_object *o = json_object_new_object();
+
+	for (unsigned int d = 0; d < RES_NR_DECISIONS; d++)
+		json_object_object_add(o, keys[d], json_object_new_uint64(r->decisions[d]));
+	return o;
+}
+
 struct json_object *resource__allocation_json(struct virtio_resource *r)
 {
 	struct json_object *o = json_object_new_object(), *mem;
@@ -244,6 +258,7 @@ struct json_object *resource__allocation_json(struct virtio_resource *r)
 	json_object_object_add(o, "driver", json_object_new_boolean(r->hello));
 	json_object_object_add(o, "memory", mem);
 	json_object_object_add(o, "vcpus", kind_json(&r->vcpu));
+	json_object_object_add(o, "decisions", decisions_json(r));
 	pthread_mutex_unlock(&r->vdev.lock);
 	return o;
 }

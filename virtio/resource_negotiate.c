@@ -25,20 +25,34 @@ struct policy_state *resource__kind_state(struct virtio_resource *r, uint16_t ki
 	}
 }
 
-static void res_decision_event(struct virtio_resource *r, const char *name, const struct rc_hdr *h,
-			       uint16_t kind, uint64_t amount, uint64_t allocation, const char *why)
+const char *resource__decision_name(enum res_decision d)
+{
+	static const char *const names[RES_NR_DECISIONS] = {
+		[RES_D_GRANT] = "GRANT",     [RES_D_DENY] = "DENY", [RES_D_OFFER] = "OFFER",
+		[RES_D_RELEASE] = "RELEASE", [RES_D_BUSY] = "BUSY",
+	};
+
+	return d < RES_NR_DECISIONS ? names[d] : "?";
+}
+
+/* A decision: counted, an event for the control socket, a log line unless the guest floods. */
+static void res_decision_event(struct virtio_resource *r, enum res_decision what,
+			       const struct rc_hdr *h, uint16_t kind, uint64_t amount,
+			       uint64_t allocation, const char *why)
 {
 	struct json_object *data = json_object_new_object();
+	const char *name = resource__decision_name(what);
 
+	r->decisions[what]++;
 	json_object_object_add(data, "txn", json_object_new_uint64(h->txn));
 	json_object_object_add(data, "app-id", json_object_new_int64(h->app_id));
 	json_object_object_add(data, "kind", json_object_new_string(rc_kind_name(kind)));
 	json_object_object_add(data, "amount", json_object_new_uint64(amount));
 	json_object_object_add(data, "allocation", json_object_new_uint64(allocation));
 	json_object_object_add(data, "reason", json_object_new_string(why));
-	log_info(r->vdev.log, "virtio-resource: txn %llu %s %llu: %s (%s)",
-		 (unsigned long long)h->txn, rc_kind_name(kind), (unsigned long long)amount, name,
-		 why);
+	log__ratelimited(r->vdev.log, &r->decision_rl, LOG_INFO,
+			 "virtio-resource: txn %llu %s %llu: %s (%s)", (unsigned long long)h->txn,
+			 rc_kind_name(kind), (unsigned long long)amount, name, why);
 	resource__emit(r, name, data);
 }
 
@@ -202,7 +216,7 @@ static void deferred_deliver(struct virtio_resource *r, struct res_deferred *d, 
 	len = rc_encode_grant(r->scratch, r->scratch_len, &g);
 	if (len)
 		resource__queue_event(r, r->scratch, len);
-	res_decision_event(r, "GRANT", &g.hdr, d->kind, amount, st->granted,
+	res_decision_event(r, RES_D_GRANT, &g.hdr, d->kind, amount, st->granted,
 			   "the rest of an accepted offer");
 	d->amount -= amount;
 	if (!d->amount)
@@ -322,17 +336,29 @@ size_t resource__answer_ack(struct virtio_resource *r, const struct rc_hdr *h, u
 	return rc_encode_ack(out, cap, &a);
 }
 
-static unsigned int res_open_transactions(struct virtio_resource *r)
+/*
+ * Whether a new request of @app_id fits the limits (§6.13): open
+ * transactions of the guest and of the application, and the agreements the
+ * application keeps.
+ */
+static bool res_request_fits(struct virtio_resource *r, uint32_t app_id)
 {
-	unsigned int n = 0;
+	unsigned int open = 0, app_open = 0, app_live = 0;
 	struct rc_entry *e;
 	uint32_t idx;
 
 	rc_table_for_each(&r->table, idx, e) {
-		if (!rc_state_terminal(e->state) && e->state != RC_S_GRANTED)
-			n++;
+		bool live = !rc_state_terminal(e->state);
+		bool is_open = live && e->state != RC_S_GRANTED;
+
+		open += is_open;
+		if (e->app_id == app_id) {
+			app_open += is_open;
+			app_live += live;
+		}
 	}
-	return n;
+	return open < RES_MAX_OUTSTANDING && app_open < RES_MAX_APP_OUTSTANDING &&
+	       app_live < RES_MAX_APP_AGREEMENTS;
 }
 
 /* ---- REQUEST ---- */
@@ -351,12 +377,14 @@ static size_t negotiate_request(struct virtio_resource *r, const uint8_t *msg, s
 		return resource__answer_error(r, NULL, ret, out, cap);
 	st = resource__kind_state(r, q.kind);
 	if (!st) {
-		res_decision_event(r, "DENY", &q.hdr, q.kind, q.amount, 0,
+		res_decision_event(r, RES_D_DENY, &q.hdr, q.kind, q.amount, 0,
 				   "kind not negotiable here");
 		return answer_deny(&q.hdr, q.kind, VIRTIO_RESOURCE_D_UNSUPPORTED, 0, 0, out, cap);
 	}
-	if (res_open_transactions(r) >= RES_MAX_OUTSTANDING)
+	if (!res_request_fits(r, q.hdr.app_id)) {
+		r->decisions[RES_D_BUSY]++;
 		return resource__answer_error(r, &q.hdr, RC_EBUSY, out, cap);
+	}
 	req.txn = q.hdr.txn;
 	req.app_id = q.hdr.app_id;
 	req.kind = q.kind;
@@ -404,7 +432,7 @@ static size_t decided_deny(struct virtio_resource *r, const struct rc_hdr *h, ui
 
 	u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, reason, 0, retry_ms };
 	rc_table_apply(&r->table, h->txn, RC_EV_DENY, &u, clock__monotonic_ns());
-	res_decision_event(r, "DENY", h, kind, asked, st->granted, why);
+	res_decision_event(r, RES_D_DENY, h, kind, asked, st->granted, why);
 	return answer_deny(h, kind, reason, retry_ms, st->granted, out, cap);
 }
 
@@ -422,7 +450,7 @@ size_t resource__decided(struct virtio_resource *r, const struct rc_hdr *h, uint
 		u.amount = d->amount;
 		u.answer.type = VIRTIO_RESOURCE_A_GRANT;
 		rc_table_apply(&r->table, h->txn, RC_EV_GRANT, &u, clock__monotonic_ns());
-		res_decision_event(r, "GRANT", h, kind, d->amount, st->granted, d->why);
+		res_decision_event(r, RES_D_GRANT, h, kind, d->amount, st->granted, d->why);
 		resource__changed(r, "grant");
 		return answer_grant(r, h, kind, d->amount, st->granted, out, cap);
 	case POLICY_DENY:
@@ -460,7 +488,7 @@ size_t resource__decided(struct virtio_resource *r, const struct rc_hdr *h, uint
 	u.timeout_ms = o->expires_ms;
 	u.answer.type = VIRTIO_RESOURCE_A_OFFER;
 	rc_table_apply(&r->table, h->txn, RC_EV_OFFER, &u, clock__monotonic_ns());
-	res_decision_event(r, "OFFER", h, kind, d->amount, st->granted, d->why);
+	res_decision_event(r, RES_D_OFFER, h, kind, d->amount, st->granted, d->why);
 	return rc_encode_offer(out, cap, o);
 }
 
@@ -555,7 +583,8 @@ size_t resource__accepted(struct virtio_resource *r, const struct res_waiting *w
 		deferred_add(r, w->hdr.txn, w->kind, w->later);
 		st->pending += w->later;
 	}
-	res_decision_event(r, "GRANT", &w->hdr, w->kind, w->amount, st->granted, "offer accepted");
+	res_decision_event(r, RES_D_GRANT, &w->hdr, w->kind, w->amount, st->granted,
+			   "offer accepted");
 	resource__changed(r, "offer accepted");
 	/* This txn's own promise waits: its EV_GRANT must not overtake this answer. */
 	resource__satisfy_deferred_except(r, w->hdr.txn);
@@ -684,7 +713,7 @@ static size_t negotiate_release(struct virtio_resource *r, const uint8_t *msg, s
 								 .txn = rel.hdr.txn,
 								 .kind = rel.kind,
 								 .amount = rel.amount });
-	res_decision_event(r, "RELEASE", &rel.hdr, rel.kind, rel.amount, st->granted,
+	res_decision_event(r, RES_D_RELEASE, &rel.hdr, rel.kind, rel.amount, st->granted,
 			   "given back by the guest");
 	resource__changed(r, "release");
 	resource__satisfy_deferred(r);
@@ -709,7 +738,7 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 	if (rn->amount == cur) {
 		u.answer.type = VIRTIO_RESOURCE_A_ACK;
 		rc_table_apply(&r->table, rn->hdr.txn, RC_EV_DENY, &u, now);
-		res_decision_event(r, "DENY", &rn->hdr, rn->kind, cur, st->granted,
+		res_decision_event(r, RES_D_DENY, &rn->hdr, rn->kind, cur, st->granted,
 				   "the guest declined the host's renegotiation");
 		return resource__answer_ack(r, &rn->hdr, out, cap);
 	}
@@ -725,7 +754,7 @@ static size_t answer_host_renegotiation(struct virtio_resource *r, const struct 
 	u.answer.type = VIRTIO_RESOURCE_A_GRANT;
 	rc_table_apply(&r->table, rn->hdr.txn, RC_EV_GRANT, &u, now);
 	st->granted = st->granted - cur + want;
-	res_decision_event(r, "GRANT", &rn->hdr, rn->kind, want, st->granted,
+	res_decision_event(r, RES_D_GRANT, &rn->hdr, rn->kind, want, st->granted,
 			   "the guest accepted the host's renegotiation");
 	resource__changed(r, "renegotiation");
 	resource__satisfy_deferred(r);
@@ -825,7 +854,7 @@ size_t resource__renegotiated(struct virtio_resource *r, const struct rc_hdr *h,
 
 		u.answer = (struct rc_answer){ VIRTIO_RESOURCE_A_DENY, reason, 0, retry };
 		rc_table_apply(&r->table, h->txn, RC_EV_DENY, &u, now);
-		res_decision_event(r, "DENY", h, kind, want - cur, st->granted,
+		res_decision_event(r, RES_D_DENY, h, kind, want - cur, st->granted,
 				   "renegotiation: no room for more");
 		return answer_deny(h, kind, reason, retry, st->granted, out, cap);
 	}
@@ -838,7 +867,7 @@ size_t resource__renegotiated(struct virtio_resource *r, const struct rc_hdr *h,
 									 .txn = h->txn,
 									 .kind = kind,
 									 .amount = cur - want });
-	res_decision_event(r, "GRANT", h, kind, want, st->granted, "renegotiated");
+	res_decision_event(r, RES_D_GRANT, h, kind, want, st->granted, "renegotiated");
 	if (want != cur)
 		resource__changed(r, "renegotiation");
 	resource__satisfy_deferred(r);

@@ -203,6 +203,7 @@ int vres_call(struct vres *vr, unsigned int q, const void *msg, size_t len,
 void vres_chan_done(struct virtqueue *vq);
 void vres_chans_wake(struct vres *vr);
 void vres_chans_reap(struct vres *vr);
+bool vres_broken(struct vres *vr);
 void vres_decode(const void *buf, size_t len, struct vres_answer *a);
 int vres_hello(struct vres *vr);
 int vres_refresh(struct vres *vr);

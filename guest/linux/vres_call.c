@@ -9,7 +9,10 @@
  * A chain owns its buffers. When the device has not returned it by the
  * timeout, or the device is going away, the caller gets an error and the
  * chain stays with the queue: a later call, or remove after the reset,
- * frees it. The caller's own buffers are never handed to the device.
+ * frees it. The caller's own buffers are never handed to the device. A
+ * device its transport broke (virtio_break_device: the vhost-user backend
+ * or the PCI device went away) answers nothing more: calls fail with
+ * -ENODEV, at once or as soon as remove wakes them.
  *
  * Copyright (c) 2026 The accord developers
  */
@@ -107,6 +110,12 @@ static bool vres_stopping(struct vres *vr)
 	return READ_ONCE(vr->stopping);
 }
 
+/* Has the transport broken the device (virtio_break_device)? */
+bool vres_broken(struct vres *vr)
+{
+	return virtqueue_is_broken(vr->chan[VIRTIO_RESOURCE_Q_REQUEST].vq);
+}
+
 /* The answer room as a scatterlist: one entry, or one per page of a vmalloc area. */
 static struct scatterlist *vres_sg_room(void *buf, size_t len, struct scatterlist *one,
 					unsigned int *nents)
@@ -200,14 +209,16 @@ int vres_call(struct vres *vr, unsigned int q, const void *msg, size_t len, void
 	ret = vres_chain_add(ch, c, len);
 	if (ret) {
 		ch->errors++;
+		if (vres_broken(vr))
+			ret = -ENODEV;
 		goto out_free;
 	}
-	left = wait_event_timeout(ch->wait, vres_chan_collect(ch, c) || vres_stopping(vr),
-				  msecs_to_jiffies(VRES_CALL_TIMEOUT_MS));
+	left = wait_event_timeout(ch->wait, vres_chan_collect(ch, c) || vres_stopping(vr) ||
+				  vres_broken(vr), msecs_to_jiffies(VRES_CALL_TIMEOUT_MS));
 	if (!c->done) {
 		/* The device still owns the chain: it is freed when it comes back. */
 		ch->errors++;
-		ret = left ? -ESHUTDOWN : -ETIMEDOUT;
+		ret = vres_broken(vr) ? -ENODEV : left ? -ESHUTDOWN : -ETIMEDOUT;
 		c = NULL;
 		goto out_free;
 	}
@@ -222,6 +233,9 @@ out_free:
 	if (ret == -ETIMEDOUT)
 		dev_warn_ratelimited(&vr->vdev->dev, "queue %u: no answer in %u ms\n", q,
 				     VRES_CALL_TIMEOUT_MS);
+	else if (ret == -ENODEV && !c)
+		dev_warn_ratelimited(&vr->vdev->dev,
+				     "queue %u: the device went away with the call in flight\n", q);
 	return ret;
 }
 

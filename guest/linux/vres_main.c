@@ -281,6 +281,14 @@ static void virtio_resource_remove(struct virtio_device *vdev)
 {
 	struct vres *vr = vdev->priv;
 
+	/*
+	 * A device the transport broke (its backend died) answers nothing
+	 * more: the calls waiting for it fail now, the steps below at once.
+	 */
+	if (vres_broken(vr)) {
+		dev_warn(&vdev->dev, "the device went away (its transport broke it): calls fail\n");
+		vres_chans_wake(vr);
+	}
 	/* The balloon takes back what the grant allows while the device answers. */
 	vres_estimator_stop(vr);
 	vres_balloon_stop(vr);

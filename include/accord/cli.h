@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "accord/error.h"
 #include "accord/sandbox.h"
@@ -64,6 +65,9 @@ struct run_config {
 	const char *console_path;
 	int log_level; /* enum log_level */
 	enum sandbox_mode seccomp;
+	bool runas; /* --runas: the User-mode Linux process runs as runas_uid:gid */
+	uid_t runas_uid;
+	gid_t runas_gid;
 	bool rng;
 	unsigned int nr_disks;
 	struct disk_config disks[RUN_MAX_DISKS];

@@ -18,6 +18,8 @@ struct hostd;
 struct hostd_config {
 	const char *socket;
 	struct ledger_config ledger;
+	/* Seconds after the start in which a resuming VM's word is believed (--resume-window). */
+	unsigned int resume_window_s;
 	int log_level;	     /* enum log_level */
 	bool handle_signals; /* SIGINT/SIGTERM stop it (the command; tests stop it themselves) */
 	bool help;

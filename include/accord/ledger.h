@@ -58,6 +58,13 @@ struct ledger_config {
 	uint64_t unit[LEDGER_NR_KINDS]; /* amounts are whole multiples */
 	uint64_t rate[LEDGER_NR_KINDS]; /* most a VM's allocation moves per second */
 	uint32_t buffer_pct;		/* kept above forecast demand */
+	/*
+	 * The end of the recovery window (on now_ns's clock): registrations
+	 * with resume are believed before it, checked like a new VM's from
+	 * then on. 0: always believed (a ledger without a broker start;
+	 * hostd always sets it).
+	 */
+	uint64_t resume_until_ns;
 };
 
 struct ledger_policy {
@@ -124,7 +131,7 @@ struct ledger {
 /* What a VM reports when it registers (again, after a broker restart: resume). */
 struct ledger_registration {
 	const char *name;
-	bool resume; /* it held its allocation before this broker started */
+	bool resume; /* it says it held its allocation before this broker started */
 	bool driver;
 	uint32_t want_id; /* a resuming VM keeps its id if it is free (0: any) */
 	uint64_t max[LEDGER_NR_KINDS];
@@ -166,8 +173,17 @@ struct ledger_request {
 /* Start empty with @cfg (pool, units, rates, buffer). */
 int ledger__init(struct ledger *l, const struct ledger_config *cfg, struct acc_err *err);
 
+/*
+ * A new VM must fit the free pool, and all floors the pool. A resuming VM
+ * keeps what it says it holds, unchecked, while the ledger recovers
+ * (ledger__recovering); what that puts above the pool is the overcommit,
+ * which reclaims bring back (ledger__tick). After the window a resume is
+ * checked like a new VM.
+ */
 int ledger__register(struct ledger *l, const struct ledger_registration *reg, uint64_t now_ns,
 		     struct ledger_vm **out, struct acc_err *err);
+/* Registrations with resume are believed at @now_ns (cfg.resume_until_ns). */
+bool ledger__recovering(const struct ledger *l, uint64_t now_ns);
 /* The VM is gone: everything it held or was promised goes back to the pool. */
 void ledger__unregister(struct ledger *l, struct ledger_vm *vm);
 struct ledger_vm *ledger__find(struct ledger *l, uint32_t id);

@@ -75,11 +75,21 @@ struct qmp_command {
 	qmp_handler fn;
 };
 
+/*
+ * Asked before @c runs @cmd, a command of the table (the built-ins are
+ * always allowed): 0 lets it run; a negative errno with @err filled refuses
+ * it with that error. query-commands lists for @c only what its gate lets
+ * it run, so a gate must not change anything. Loop thread only.
+ */
+typedef int (*qmp_gate)(void *ctx, const struct qmp_client *c, const struct qmp_command *cmd,
+			struct qmp_error *err);
+
 /* Plain data owned by the caller; the fields are the server's. */
 struct qmp_server {
 	struct event_loop *loop;
 	const struct qmp_command *cmds;
 	size_t nr_cmds;
+	qmp_gate gate; /* NULL: every client may run every command */
 	void *ctx;
 	const struct acc_log *log;
 	char path[QMP_PATH_MAX];
@@ -93,7 +103,10 @@ struct qmp_server {
 	unsigned int nr_clients;
 	unsigned int max_clients;
 	struct qmp_client *caller; /* whose request runs now */
-	/* Precomputed output: the greeting line and two built-in return values. */
+	/*
+	 * Precomputed output: the greeting line and two built-in return values
+	 * (query-commands' is built per call when there is a gate).
+	 */
 	char *greeting;
 	size_t greeting_len;
 	char *version_json;
@@ -130,6 +143,8 @@ void qmp__event(struct qmp_server *s, const char *name, struct json_object *data
 
 /* Take up to @n clients at once (at most QMP_CLIENTS_LIMIT). */
 void qmp__set_max_clients(struct qmp_server *s, unsigned int n);
+/* Decide per client which commands of the table it may run (see qmp_gate). */
+void qmp__set_gate(struct qmp_server *s, qmp_gate gate);
 
 /* ---- clients that are peers (a broker's VMs), loop thread only ---- */
 

@@ -23,25 +23,41 @@
 struct json_object;
 struct share;
 
-#define RES_GRANULE	     (2ull << 20)
-#define RES_MAX_MESSAGE	     4096u
-#define RES_MAX_OUTSTANDING  64u
-#define RES_TABLE_SIZE	     128u
-#define RES_MAX_OFFERS	     16u
-#define RES_MAX_DEFERRED     16u
-#define RES_MAX_EVENTS	     64u
-#define RES_EVENT_MAX	     (RES_MAX_MESSAGE + 64u)
-#define RES_STATS_RING	     256u
-#define RES_INVENTORY_MAX    (256u << 10) /* the largest hardware description */
-#define RES_OFFER_EXPIRES_MS 10000u
-#define RES_DEFAULT_MEM_RATE (1ull << 30) /* bytes/s, until the guest says */
-#define RES_MIN_RECLAIM_MS   1000u
-#define RES_RENEGOTIATE_MS   10000u /* how long the guest has to answer the host */
+#define RES_GRANULE	    (2ull << 20)
+#define RES_MAX_MESSAGE	    4096u
+#define RES_MAX_OUTSTANDING 64u
+/* One application cannot take the guest's share of the table alone. */
+#define RES_MAX_APP_OUTSTANDING 8u
+#define RES_MAX_APP_AGREEMENTS	64u
+#define RES_TABLE_SIZE		128u
+#define RES_MAX_OFFERS		16u
+#define RES_MAX_DEFERRED	16u
+#define RES_MAX_EVENTS		64u
+#define RES_EVENT_MAX		(RES_MAX_MESSAGE + 64u)
+#define RES_STATS_RING		256u
+#define RES_INVENTORY_MAX	(256u << 10) /* the largest hardware description */
+#define RES_OFFER_EXPIRES_MS	10000u
+#define RES_DEFAULT_MEM_RATE	(1ull << 30) /* bytes/s, until the guest says */
+#define RES_MIN_RECLAIM_MS	1000u
+#define RES_RENEGOTIATE_MS	10000u /* how long the guest has to answer the host */
 /* Host-opened transactions have the top bit set, so they never meet the guest's. */
 #define RES_HOST_TXN	       (1ull << 63)
 #define RES_MAX_WAITING	       16u   /* calls waiting for the broker's answer */
 #define RES_NO_BROKER_RETRY_MS 1000u /* a guest asking while the broker is away */
 #define RES_PARKED	       1     /* resource__negotiate: the answer comes from the broker */
+/* Decision log lines: a guest can trigger them at will, so at most this many per window. */
+#define RES_DECISION_LOG_MS    5000u
+#define RES_DECISION_LOG_BURST 20u
+
+/* What the device decided or refused, counted for query-allocation and the exit summary. */
+enum res_decision {
+	RES_D_GRANT,
+	RES_D_DENY,
+	RES_D_OFFER,
+	RES_D_RELEASE,
+	RES_D_BUSY, /* a request over a limit of §6.13 */
+	RES_NR_DECISIONS
+};
 
 /* What the device asks of the machine around it. */
 struct resource_host_ops {
@@ -189,6 +205,9 @@ struct virtio_resource {
 	struct res_waiting *parking; /* the slot the chain being handled goes to */
 	uint64_t next_call_seq;
 
+	uint64_t decisions[RES_NR_DECISIONS];
+	struct ratelimit decision_rl;
+
 	struct res_event *events; /* ring of events waiting for an eventq buffer */
 	unsigned int ev_head, ev_count;
 
@@ -248,6 +267,8 @@ void resource__broker_state(struct virtio_resource *r, struct resource_broker_st
 /* Internal to virtio/resource*.c, with vdev.lock held. */
 /* The allocation state of @kind (NULL: a kind this device does not negotiate). */
 struct policy_state *resource__kind_state(struct virtio_resource *r, uint16_t kind);
+/* The name of @d in events and logs ("GRANT", ...). */
+const char *resource__decision_name(enum res_decision d);
 /* A denial the guest may retry in RES_NO_BROKER_RETRY_MS (no broker, or its refusal). */
 void resource__retry_decision(struct policy_decision *d, const char *why);
 /* Send @c to the broker; -ENOTCONN when there is none now. */

@@ -10,6 +10,7 @@
 #define ACCORD_SANDBOX_H
 
 #include <linux/filter.h>
+#include <sys/types.h>
 
 #include "accord/error.h"
 
@@ -58,12 +59,20 @@ const char *sandbox__mode_name(enum sandbox_mode mode);
  */
 int sandbox__init(struct sandbox *sb, enum sandbox_mode mode, struct acc_err *err);
 void sandbox__destroy(struct sandbox *sb);
+/* Another user to become: uid and gid, no supplementary groups. */
+struct sandbox_user {
+	uid_t uid;
+	gid_t gid;
+};
+
 /*
  * Give up every capability (effective, permitted, inheritable, ambient and
- * the bounding set) in the calling thread; threads and children started
+ * the bounding set) in the calling thread, after becoming @as unless it is
+ * NULL (which needs CAP_SETUID and CAP_SETGID, and a single-threaded
+ * process such as a child before exec); threads and children started
  * afterwards inherit none. Sets no_new_privs.
  */
-int sandbox__drop_privileges(struct acc_err *err);
+int sandbox__drop_privileges(const struct sandbox_user *as, struct acc_err *err);
 /* Confine the calling thread to @role's allowlist; a no-op when off. */
 int sandbox__enter(const struct sandbox *sb, enum sandbox_role role);
 

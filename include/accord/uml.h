@@ -5,7 +5,8 @@
  * vhost-user socket accord serves, and its console (con0) on two pipes that
  * accord relays to its own console. The child runs in a process group of its
  * own (UML runs each guest process as a host process), dies with accord
- * (PDEATHSIG), and is stopped as a group.
+ * (PDEATHSIG), is stopped as a group, and keeps no capabilities; with
+ * --runas it runs as another user.
  */
 #ifndef ACCORD_UML_H
 #define ACCORD_UML_H
@@ -15,6 +16,7 @@
 #include <sys/types.h>
 
 #include "accord/error.h"
+#include "accord/sandbox.h"
 
 #define UML_MAX_DEVICES 12
 /* Room above mem= for UML's physical memory (see machine__new_virtio). */
@@ -34,6 +36,8 @@ struct uml_spawn {
 	const char *run_dir; /* UML's uml_dir (pid file, mconsole socket) */
 	struct uml_device devices[UML_MAX_DEVICES];
 	unsigned int nr_devices;
+	bool runas; /* run as @user (accord must be root); capabilities go either way */
+	struct sandbox_user user;
 };
 
 struct uml_child {

@@ -11,7 +11,14 @@
  * fills the posted event buffers with malformed events (enum event) and
  * raises config interrupts, every third with a configuration that is wrong.
  *
- *   bad_backend [-t SECONDS] [-m MIB] KERNEL INITRD CMDLINE
+ *   bad_backend [-t SECONDS] [-m MIB] [-k SECONDS] KERNEL INITRD CMDLINE
+ *
+ * With -k the device behaves instead (the first, valid configuration of
+ * sessions[] for every session, valid answers, no events) but for one
+ * thing: it never answers a T_REQUEST, whose chain stays with the device.
+ * The -k SECONDS after the first such chain arrived, the backend dies as
+ * far as the guest can tell: it closes the vhost-user connection and the
+ * backend channel and removes its socket, while UML runs on.
  *
  * The UML console goes to stdout, then a line "bad_backend: sessions=...".
  * Exits with UML's status, or 124 when the timeout (default 240 s) killed
@@ -47,9 +54,9 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* version, granule, granted, inventory_size and max_message vary; the rest is fixed. */
-#define CFG(ver, gran, granted, inv, msg)                                \
-	{                                                                \
-		ver, 7, 0, inv, gran, MEM_MAX, granted, 0, 2, 1, msg, 64 \
+#define CFG(ver, gran, granted, inv, msg)                                       \
+	{                                                                       \
+		ver, 7, 0, inv, gran, MEM_MAX, granted, 0, 2, 1, msg, 64, 8, 64 \
 	}
 #define CFG_OK CFG(1, GRANULE, MEM_MAX, INV_SIZE, 4096)
 
@@ -154,6 +161,10 @@ struct bad {
 	unsigned int session; /* index in sessions[] */
 	bool fresh;	      /* the next config read starts a session */
 	unsigned int sessions, answers, inv_answers, req_answers, valid, events, changes, ticks;
+	unsigned int drop_s;	 /* -k: a valid host that parks requests, then dies */
+	unsigned int parked;	 /* T_REQUEST chains kept unanswered */
+	struct timespec drop_at; /* when the connection goes (-k, after the first park) */
+	bool dropped;
 	uint64_t last_txn;  /* the driver's newest */
 	uint64_t grant_txn; /* the last request granted (validly or 2^64 - 1 bytes) */
 	uint8_t out[INV_SIZE + 4096] __attribute__((aligned(8)));
@@ -171,7 +182,8 @@ static void bad__config_read(struct virtio_dev *vdev, uint32_t offset, void *dat
 
 	if (b->fresh) {
 		b->fresh = false;
-		b->session = b->sessions++ % ARRAY_LEN(sessions);
+		b->session = b->drop_s ? 0 : b->sessions % ARRAY_LEN(sessions);
+		b->sessions++;
 		b->cfg = sessions[b->session].cfg;
 		b->cfg.generation = gen;
 		b->last_txn = b->grant_txn = 0; /* the driver numbers from 1 again */
@@ -354,6 +366,17 @@ static size_t bad__build(struct bad *b, enum answer f, const struct virtio_resou
 	return f == A_SHORT ? 13 : len;
 }
 
+/* -k: keep a T_REQUEST chain; the first one sets the time the connection goes. */
+static int bad__park(struct bad *b, uint64_t txn)
+{
+	if (!b->parked++) {
+		clock_gettime(CLOCK_MONOTONIC, &b->drop_at);
+		b->drop_at.tv_sec += b->drop_s;
+	}
+	fprintf(stderr, "bad_backend: T_REQUEST txn %llu parked\n", (unsigned long long)txn);
+	return VIRTIO_REQ_DEFERRED;
+}
+
 /* Every chain on the answered queues: read the message, write a (bad) answer. */
 static int bad__answer(struct virtio_dev *vdev, struct virtq_chain *chain, const char **why)
 {
@@ -366,7 +389,9 @@ static int bad__answer(struct virtio_dev *vdev, struct virtq_chain *chain, const
 	virtq__read(chain, 0, &rq, sizeof(rq));
 	if (rq.hdr.txn > b->last_txn && !(rq.hdr.txn >> 63))
 		b->last_txn = rq.hdr.txn;
-	if (rq.hdr.type == VIRTIO_RESOURCE_T_HELLO && sessions[b->session].hello_ok)
+	if (b->drop_s && rq.hdr.type == VIRTIO_RESOURCE_T_REQUEST)
+		return bad__park(b, rq.hdr.txn);
+	if (b->drop_s || (rq.hdr.type == VIRTIO_RESOURCE_T_HELLO && sessions[b->session].hello_ok))
 		f = A_VALID;
 	else if (rq.hdr.type == VIRTIO_RESOURCE_T_GET_INVENTORY)
 		f = inventory_rotation[b->inv_answers++ % ARRAY_LEN(inventory_rotation)];
@@ -483,7 +508,8 @@ static void bad__on_tick(struct event_handler *h, uint32_t events)
 	if (read(h->fd, &n, sizeof(n)) != sizeof(n))
 		return;
 	pthread_mutex_lock(&b->vdev.lock);
-	if (!b->fresh && b->vdev.vqs[VIRTIO_RESOURCE_Q_EVENT].desc && virtio__driver_ok(&b->vdev)) {
+	if (!b->drop_s && !b->fresh && b->vdev.vqs[VIRTIO_RESOURCE_Q_EVENT].desc &&
+	    virtio__driver_ok(&b->vdev)) {
 		bad__event(b);
 		bad__event(b);
 		if (++b->ticks % 4 == 0) {
@@ -546,6 +572,23 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* -k: once the time has come, go away as a backend that died would. */
+static void bad__maybe_drop(struct bad *b)
+{
+	struct timespec now;
+
+	if (!b->parked || b->dropped)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < b->drop_at.tv_sec ||
+	    (now.tv_sec == b->drop_at.tv_sec && now.tv_nsec < b->drop_at.tv_nsec))
+		return;
+	fprintf(stderr, "bad_backend: closing the vhost-user connection with %u requests parked\n",
+		b->parked);
+	vhost_user__exit(&b->vu);
+	b->dropped = true;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t features = (1ull << VIRTIO_RESOURCE_F_MEMORY) | (1ull << VIRTIO_RESOURCE_F_VCPU) |
@@ -565,16 +608,18 @@ int main(int argc, char **argv)
 	int opt, status;
 	size_t len;
 
-	while ((opt = getopt(argc, argv, "t:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:m:k:")) != -1) {
 		if (opt == 't')
 			timeout = atoi(optarg);
+		else if (opt == 'k' && atoi(optarg) > 0)
+			bad.drop_s = (unsigned int)atoi(optarg);
 		else if (opt == 'm')
 			spawn.mem_size = strtoull(optarg, NULL, 0) << 20;
 		else
 			optind = argc + 1;
 	}
 	if (argc - optind != 3)
-		die("usage: bad_backend [-t SECONDS] [-m MIB] KERNEL INITRD CMDLINE");
+		die("usage: bad_backend [-t SECONDS] [-m MIB] [-k SECONDS] KERNEL INITRD CMDLINE");
 	spawn.kernel = argv[optind];
 	spawn.initrd = argv[optind + 1];
 	spawn.cmdline = argv[optind + 2];
@@ -619,8 +664,10 @@ int main(int argc, char **argv)
 	eventloop__add(&loop, &exit_h, EPOLLIN);
 	eventloop__add(&loop, &console_h, EPOLLIN);
 	deadline = time(NULL) + timeout;
-	while (!child_gone && time(NULL) < deadline)
+	while (!child_gone && time(NULL) < deadline) {
 		eventloop__run_once(&loop, 100);
+		bad__maybe_drop(&bad);
+	}
 	if (child_gone) {
 		status = uml__exit_status(&child);
 	} else {
@@ -636,9 +683,9 @@ int main(int argc, char **argv)
 		usleep(10 * 1000);
 	}
 	printf("\nbad_backend: sessions=%u answers=%u inventory_answers=%u valid=%u events=%u "
-	       "config_changes=%u status=%d\n",
+	       "config_changes=%u parked=%u dropped=%d status=%d\n",
 	       bad.sessions, bad.answers + bad.req_answers, bad.inv_answers, bad.valid, bad.events,
-	       bad.changes, status);
+	       bad.changes, bad.parked, bad.dropped, status);
 	vhost_user__exit(&bad.vu);
 	virtio__exit(&bad.vdev);
 	close(tick.fd);

@@ -11,6 +11,10 @@
  *  - A VM killed while the broker holds an offer for it returns everything;
  *    a broker that restarts rebuilds its ledger from the VM that is left,
  *    which registers again by itself, and both sides agree afterwards.
+ *  - A guest (UML's process) killed while its request waits at a stopped
+ *    broker: accord exits with one line naming the guest's death, and the
+ *    broker, once it runs again, keeps nothing for that VM while the other
+ *    VM keeps its allocation and still negotiates.
  */
 #include <check.h>
 #include <signal.h>
@@ -21,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "accord/stop.h"
 #include "accord/tmpfile.h"
 #include "harness.h"
 #include "qmp_client.h"
@@ -152,6 +157,26 @@ static bool wait_forecast(const char *name, int timeout_s)
 	return ready;
 }
 
+/* The memory the broker's decision history says it granted VM @name. */
+static uint64_t broker_granted_memory(const char *name)
+{
+	struct json_object *reply, *hist = must(bt.op, "{\"execute\": \"query-requests\"}", &reply);
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < json_object_array_length(hist); i++) {
+		struct json_object *d = json_object_array_get_idx(hist, i);
+		struct json_object *vm = qmpc_get(d, "vm"), *what = qmpc_get(d, "event");
+		struct json_object *kind = qmpc_get(d, "kind");
+
+		if (vm && what && kind && !strcmp(json_object_get_string(vm), name) &&
+		    !strcmp(json_object_get_string(what), "GRANT") &&
+		    !strcmp(json_object_get_string(kind), "memory"))
+			sum += u64(d, "amount");
+	}
+	json_object_put(reply);
+	return sum;
+}
+
 /* The ledger adds up and never holds more than the pool. */
 static void assert_ledger_consistent(void)
 {
@@ -161,6 +186,17 @@ static void assert_ledger_consistent(void)
 	ck_assert_msg(ok && json_object_get_boolean(ok), "ledger: %s",
 		      json_object_to_json_string(l));
 	json_object_put(reply);
+}
+
+/* The ledger is consistent and holds @memory charged and nothing claimed (no open offers). */
+static void assert_ledger_holds(uint64_t memory)
+{
+	struct json_object *reply, *l = must(bt.op, "{\"execute\": \"query-ledger\"}", &reply);
+
+	ck_assert_uint_eq(u64(l, "charged.memory"), memory);
+	ck_assert_uint_eq(u64(l, "claimed.memory"), 0);
+	json_object_put(reply);
+	assert_ledger_consistent();
 }
 
 /* The next broker event @name about VM @vm (others are dropped), or NULL. */
@@ -278,6 +314,42 @@ static void vm_quit(unsigned int i)
 	ck_assert_int_eq(r.status, 0);
 	ck_assert(!r.timed_out);
 	harness_free(&r);
+}
+
+/* Tell VM @i's script to go on: it waits in `resctl recv --wait`. */
+static void vm_go(unsigned int i)
+{
+	struct qmp_client *c = vm_connect(i);
+	struct json_object *reply;
+
+	must(c, "{\"execute\": \"send-message\", \"arguments\": {\"data\": \"go\"}}", &reply);
+	json_object_put(reply);
+	client_drop(c);
+}
+
+/* VM @i's device forwarded a request and waits for the broker's answer. */
+static bool wait_request_waiting(unsigned int i, int timeout_s)
+{
+	struct qmp_client *c = vm_connect(i);
+	double end = uml_now_s() + timeout_s;
+	bool waiting = false;
+
+	while (!waiting && uml_now_s() < end) {
+		struct json_object *reply;
+		struct json_object *reqs = must(c, "{\"execute\": \"query-requests\"}", &reply);
+
+		for (size_t k = 0; k < json_object_array_length(reqs) && !waiting; k++) {
+			struct json_object *st =
+				qmpc_get(json_object_array_get_idx(reqs, k), "state");
+
+			waiting = st && !strcmp(json_object_get_string(st), "requested");
+		}
+		json_object_put(reply);
+		if (!waiting)
+			usleep(100 * 1000);
+	}
+	client_drop(c);
+	return waiting;
 }
 
 static void setup(void)
@@ -447,10 +519,7 @@ START_TEST(test_three_guests_share_a_host_reclaim_and_messages)
 		vm_quit(i);
 	/* Every VM that left gave its grants back. */
 	ck_assert(wait_nr_vms(0, 10));
-	vm = must(bt.op, "{\"execute\": \"query-ledger\"}", &reply);
-	ck_assert_uint_eq(u64(vm, "charged.memory"), 0);
-	json_object_put(reply);
-	assert_ledger_consistent();
+	assert_ledger_holds(0);
 }
 END_TEST
 
@@ -463,6 +532,7 @@ START_TEST(test_a_vm_killed_mid_negotiation_and_a_broker_restart)
 	struct json_object *reply, *vm, *ev;
 	struct qmp_client *keeper_ctl;
 	uint64_t keeper_mem, keeper_vcpus;
+	pid_t victim_guest;
 
 	hostd_start("memory=256M,cpus=4");
 	vm_start(0, "keeper", "128M", "sleep 600\n", "");
@@ -476,6 +546,7 @@ START_TEST(test_a_vm_killed_mid_negotiation_and_a_broker_restart)
 	json_object_put(ev);
 
 	/* Killed while its offer is open: what it held and had goes back. */
+	victim_guest = uml_kernel_pid(bt.vm[1].pid);
 	kill(bt.vm[1].pid, SIGKILL);
 	ev = wait_vm_event("VM_DEPARTED", "victim", 10);
 	ck_assert_msg(ev, "victim did not depart");
@@ -487,15 +558,14 @@ START_TEST(test_a_vm_killed_mid_negotiation_and_a_broker_restart)
 		harness_free(&r);
 		bt.started[1] = false;
 	}
+	/* A SIGKILLed accord cannot stop what is left of its guest: the test does. */
+	if (victim_guest > 0)
+		kill(-victim_guest, SIGKILL);
 	ck_assert_uint_eq(broker_nr_vms(), 1);
 	vm = broker_vm("keeper", &reply);
 	keeper_mem = u64(vm, "memory.allocation") + u64(vm, "memory.returning");
 	json_object_put(reply);
-	vm = must(bt.op, "{\"execute\": \"query-ledger\"}", &reply);
-	ck_assert_uint_eq(u64(vm, "charged.memory"), keeper_mem);
-	ck_assert_uint_eq(u64(vm, "claimed.memory"), 0);
-	json_object_put(reply);
-	assert_ledger_consistent();
+	assert_ledger_holds(keeper_mem);
 
 	/* The broker dies and comes back: keeper registers again by itself. */
 	hostd_kill();
@@ -545,6 +615,97 @@ START_TEST(test_a_vm_killed_mid_negotiation_and_a_broker_restart)
 }
 END_TEST
 
+START_TEST(test_a_guest_killed_while_its_request_waits_at_the_broker)
+{
+	/* Each guest asks for 32 MiB when the test says go. */
+	static const char asker[] = "echo \"T: ready=1\"\n"
+				    "resctl recv --wait --timeout 300s\n"
+				    "resctl request memory 32M\n"
+				    "echo \"T: request=$?\"\n"
+				    "sleep 600\n";
+	struct json_object *reply, *vm, *ev;
+	struct accord_run r;
+	bool waiting;
+	pid_t guest;
+	char *line;
+
+	hostd_start("memory=256M,cpus=4");
+	vm_start(0, "keeper", "128M,max=256M", asker, "virtio_resource.estimator_ms=0");
+	vm_start(1, "victim", "64M,max=256M", asker, "virtio_resource.estimator_ms=0");
+	ck_assert(wait_nr_vms(2, 30));
+	for (unsigned int i = 0; i < 2; i++) {
+		if (!harness_wait_console(&bt.vm[i], "T: ready=1", BOOT_S))
+			vm_dump(i);
+		ck_assert_msg(tval(i, "ready", 0) == 1, "vm %u's guest did not come up", i);
+	}
+
+	/* The broker stops; victim's request leaves the guest and waits for it. */
+	ck_assert_int_eq(kill(bt.hostd, SIGSTOP), 0);
+	vm_go(1);
+	waiting = wait_request_waiting(1, 30);
+	if (!waiting)
+		vm_dump(1);
+	ck_assert_msg(waiting, "victim's request never reached its device");
+	ck_assert_msg(tval(1, "request", -1) == -1, "victim's request was answered");
+
+	/* The guest dies under a live accord: one line says so, and accord ends without the broker.
+	 */
+	guest = uml_kernel_pid(bt.vm[1].pid);
+	ck_assert_msg(guest > 0, "no User-mode Linux child under accord %d", (int)bt.vm[1].pid);
+	ck_assert_int_eq(kill(guest, SIGKILL), 0);
+	harness_finish(&bt.vm[1], &r, harness_age_s(&bt.vm[1]) + 30, NULL);
+	bt.started[1] = false;
+	ck_assert_msg(!r.timed_out, "accord outlived its guest:\n%s", r.err);
+	ck_assert_msg(r.status == EXIT_STATUS_KVM_ERROR, "status %d:\n%s", r.status, r.err);
+	ck_assert_msg(harness_count(r.err, "error:") == 1, "stderr: %s", r.err);
+	line = strstr(r.err, "error:");
+	line = strndup(line, strcspn(line, "\n"));
+	ck_assert_msg(strstr(line, "User-mode Linux guest") && strstr(line, "killed"), "%s", line);
+	free(line);
+	harness_free(&r);
+	ck_assert_msg(!uml_group_running(guest), "UML's processes outlived accord");
+
+	/* The broker runs again: victim departs and nothing stays with it. */
+	ck_assert_int_eq(kill(bt.hostd, SIGCONT), 0);
+	ev = wait_vm_event("VM_DEPARTED", "victim", 10);
+	ck_assert_msg(ev, "victim did not depart");
+	/* What it booted with, and whatever the broker granted the request nobody waits for. */
+	ck_assert_uint_eq(u64(ev, "data.returned.memory"),
+			  64 * MiB + broker_granted_memory("victim"));
+	json_object_put(ev);
+	ck_assert(wait_nr_vms(1, 10));
+	vm = broker_vm("keeper", &reply);
+	ck_assert_ptr_nonnull(vm);
+	ck_assert_uint_eq(u64(vm, "memory.allocation"), 128 * MiB);
+	ck_assert_uint_eq(u64(vm, "memory.returning"), 0);
+	json_object_put(reply);
+	assert_ledger_holds(128 * MiB);
+
+	/* keeper negotiates as before: its request is granted from what victim left. */
+	vm_go(0);
+	for (double end = uml_now_s() + 30; uml_now_s() < end && tval(0, "request", -1) < 0;)
+		usleep(200 * 1000);
+	if (tval(0, "request", -1) != 0)
+		vm_dump(0);
+	ck_assert_int_eq(tval(0, "request", -1), 0);
+	vm = broker_vm("keeper", &reply);
+	ck_assert_uint_eq(u64(vm, "memory.allocation"), 160 * MiB);
+	json_object_put(reply);
+	{
+		struct qmp_client *c = vm_connect(0);
+
+		vm = must(c, "{\"execute\": \"query-allocation\"}", &reply);
+		ck_assert_uint_eq(u64(vm, "memory.granted"), 160 * MiB);
+		json_object_put(reply);
+		client_drop(c);
+	}
+	assert_ledger_holds(160 * MiB);
+	vm_quit(0);
+	ck_assert(wait_nr_vms(0, 10));
+	assert_ledger_holds(0);
+}
+END_TEST
+
 static Suite *broker_suite(void)
 {
 	Suite *s = suite_create("uml-broker");
@@ -554,6 +715,7 @@ static Suite *broker_suite(void)
 	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, test_three_guests_share_a_host_reclaim_and_messages);
 	tcase_add_test(tc, test_a_vm_killed_mid_negotiation_and_a_broker_restart);
+	tcase_add_test(tc, test_a_guest_killed_while_its_request_waits_at_the_broker);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -307,6 +307,83 @@ START_TEST(test_unloading_returns_every_balloon_page_and_reloading_works)
 }
 END_TEST
 
+/* A line "Key:\tVALUE" of /proc/PID/status, as a number in @base (-1: none). */
+static long long proc_status(pid_t pid, const char *key, int base)
+{
+	char path[64], *text, *p;
+	long long v = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = harness_slurp(path);
+	p = strstr(text, key);
+	if (p && p[strlen(key)] == ':')
+		v = strtoll(p + strlen(key) + 1, NULL, base);
+	free(text);
+	return v;
+}
+
+START_TEST(test_runas_runs_the_guest_process_as_another_user_without_capabilities)
+{
+	static const char script[] = "echo \"T: ready=1\"\n"
+				     "sleep 3\n"
+				     "resctl info >/dev/null\n"
+				     "echo \"T: resctl=$?\"\n";
+	char *cmdline = guest_cmdline(script, "virtio_resource.estimator_ms=0");
+	const char *args[] = { "--accel", "uml",     "--memory", "128M", "--cmdline",
+			       cmdline,	  "--runas", "nobody",	 NULL };
+	struct accord_proc p;
+	struct accord_run r;
+	pid_t uml;
+
+	if (geteuid()) {
+		fprintf(stderr, "uml_module: --runas needs root; this run is not\n");
+		free(cmdline);
+		return;
+	}
+	harness_start(&p, args, HARNESS_AS_IS);
+	ck_assert_msg(harness_wait_console(&p, "T: ready=1", TIMEOUT_S), "the guest did not start");
+	uml = uml_kernel_pid(p.pid);
+	ck_assert_int_gt(uml, 0);
+	/* The guest's process: nobody, no groups, no capabilities, no way to gain any. */
+	ck_assert_int_eq(proc_status(uml, "Uid", 10), 65534);
+	ck_assert_int_eq(proc_status(uml, "Gid", 10), 65534);
+	ck_assert_int_eq(proc_status(uml, "CapEff", 16), 0);
+	ck_assert_int_eq(proc_status(uml, "CapPrm", 16), 0);
+	ck_assert_int_eq(proc_status(uml, "CapBnd", 16), 0);
+	ck_assert_int_eq(proc_status(uml, "NoNewPrivs", 10), 1);
+	/* accord stays root, without capabilities either. */
+	ck_assert_int_eq(proc_status(p.pid, "Uid", 10), 0);
+	ck_assert_int_eq(proc_status(p.pid, "CapEff", 16), 0);
+	harness_finish(&p, &r, TIMEOUT_S, NULL);
+	assert_clean(&r);
+	/* The device works across the two users (vhost-user socket, memory file). */
+	ck_assert_int_eq(tval(r.console, "resctl", -1), 0);
+	harness_free(&r);
+	free(cmdline);
+}
+END_TEST
+
+START_TEST(test_runas_root_and_unknown_users_are_refused)
+{
+	static const char *const bad[][2] = {
+		{ "root", "has uid or gid 0" },
+		{ "0:0", "has uid or gid 0" },
+		{ "no-such-user-here", "no user 'no-such-user-here'" },
+		{ "12:", "is not USER or UID:GID" },
+	};
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[] = { "--accel", "uml", "--runas", bad[i][0], NULL };
+		struct accord_run r;
+
+		harness_run(&r, args, TIMEOUT_S, NULL, HARNESS_AS_IS);
+		ck_assert_int_eq(r.status, 1);
+		ck_assert_msg(strstr(r.err, bad[i][1]), "--runas %s: %s", bad[i][0], r.err);
+		harness_free(&r);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("uml_module");
@@ -320,6 +397,8 @@ int main(void)
 	tcase_add_test(tc, test_applications_get_grant_deny_and_offer_as_the_policy_says);
 	tcase_add_test(tc, test_a_host_reclaim_inflates_the_balloon_and_the_memory_file_shrinks);
 	tcase_add_test(tc, test_unloading_returns_every_balloon_page_and_reloading_works);
+	tcase_add_test(tc, test_runas_runs_the_guest_process_as_another_user_without_capabilities);
+	tcase_add_test(tc, test_runas_root_and_unknown_users_are_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

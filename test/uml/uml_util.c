@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <check.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,4 +80,62 @@ bool uml_group_left(pid_t pgid, int grace_ms)
 	}
 	ck_assert_msg(kill(-pgid, 0) != 0, "UML's processes survive SIGKILL");
 	return left;
+}
+
+pid_t uml_kernel_pid(pid_t accord)
+{
+	char path[64], file[352]; /* path, a task id (d_name), "/children" */
+	struct dirent *e;
+	pid_t pid = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)accord);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!pid && (e = readdir(d))) {
+		FILE *f;
+		int child;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/children", path, e->d_name);
+		f = fopen(file, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%d", &child) == 1)
+			pid = child;
+		fclose(f);
+	}
+	closedir(d);
+	return pid > 0 && getpgid(pid) == pid ? pid : 0;
+}
+
+bool uml_group_running(pid_t pgid)
+{
+	struct dirent *e;
+	bool running = false;
+	DIR *d = opendir("/proc");
+
+	ck_assert_ptr_nonnull(d);
+	while (!running && (e = readdir(d))) {
+		char path[300], line[512], state;
+		const char *end;
+		int group;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		/* "PID (COMM) STATE PPID PGRP ...": COMM may hold spaces and parentheses. */
+		if (fgets(line, sizeof(line), f) && (end = strrchr(line, ')')) &&
+		    sscanf(end + 1, " %c %*d %d", &state, &group) == 2)
+			running = group == pgid && state != 'Z' && state != 'X';
+		fclose(f);
+	}
+	closedir(d);
+	return running;
 }

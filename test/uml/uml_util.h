@@ -18,5 +18,9 @@ void uml_remove_tree(const char *dir);
  * killed either way, and the call fails the test if it survives SIGKILL.
  */
 bool uml_group_left(pid_t pgid, int grace_ms);
+/* Does a process of group @pgid still run? Zombies waiting for their reaper do not count. */
+bool uml_group_running(pid_t pgid);
+/* accord @accord's child: UML's kernel process, the leader of UML's process group (0 if none). */
+pid_t uml_kernel_pid(pid_t accord);
 
 #endif

@@ -398,10 +398,12 @@ static inline long rt_hello(uint64_t txn, uint64_t mem_rate)
 	return rt_call(buf, n);
 }
 
-static inline long rt_request(uint64_t txn, uint16_t kind, uint64_t amount, uint64_t minimum)
+/* A request of application @app_id. */
+static inline long rt_request_app(uint64_t txn, uint32_t app_id, uint16_t kind, uint64_t amount,
+				  uint64_t minimum)
 {
 	struct rc_request q = {
-		.hdr = { .type = VIRTIO_RESOURCE_T_REQUEST, .txn = txn, .app_id = 3 },
+		.hdr = { .type = VIRTIO_RESOURCE_T_REQUEST, .txn = txn, .app_id = app_id },
 		.kind = kind,
 		.urgency = VIRTIO_RESOURCE_U_NORMAL,
 		.latency = VIRTIO_RESOURCE_L_INTERACTIVE,
@@ -416,6 +418,12 @@ static inline long rt_request(uint64_t txn, uint16_t kind, uint64_t amount, uint
 
 	ck_assert_uint_gt(n, 0);
 	return rt_call(buf, n);
+}
+
+/* A request of application 3. */
+static inline long rt_request(uint64_t txn, uint16_t kind, uint64_t amount, uint64_t minimum)
+{
+	return rt_request_app(txn, 3, kind, amount, minimum);
 }
 
 static inline long rt_message(uint64_t txn, uint32_t dest, const void *payload, uint32_t len)

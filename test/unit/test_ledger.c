@@ -108,6 +108,58 @@ START_TEST(test_registration_needs_room_unless_resuming)
 }
 END_TEST
 
+/* A resume is believed only in the recovery window; what it brings past the pool is reclaimed. */
+START_TEST(test_resume_believed_only_in_the_recovery_window)
+{
+	const uint64_t until = 30000 * MS;
+	struct ledger_registration reg = { 0 };
+	const struct ledger_action *act;
+	struct ledger_actions acts = { 0 };
+	struct ledger_vm *a, *b, *vm;
+	struct acc_err err;
+
+	lt_init(&l, 128 * MiB, 4, 0);
+	l.cfg.resume_until_ns = until;
+	a = lt_add(&l, "a", 256 * MiB, 100 * MiB, 0);
+	reg.name = "b";
+	reg.resume = true;
+	reg.max[LEDGER_MEM] = 256 * MiB;
+	reg.alloc[LEDGER_MEM] = 64 * MiB;
+	reg.max[LEDGER_VCPU] = 4;
+	reg.alloc[LEDGER_VCPU] = 1;
+	/* In the window, b keeps its 64 MiB with 28 free: 36 over, said in the overcommit. */
+	ck_assert(ledger__recovering(&l, until - 1));
+	ck_assert_int_eq(ledger__register(&l, &reg, until - 1, &b, &err), 0);
+	ck_assert_uint_eq(ledger__overcommit(&l, LEDGER_MEM), 36 * MiB);
+	lt_check(&l);
+	/* The next tick reclaims it from a, above its fair share of 64 MiB. */
+	ledger__tick(&l, until - 1, &acts);
+	act = find_act(&acts, LEDGER_ACT_RECLAIM, a->id);
+	ck_assert_ptr_nonnull(act);
+	ck_assert_uint_eq(act->amount, 36 * MiB);
+	ck_assert_ptr_null(find_act(&acts, LEDGER_ACT_RECLAIM, b->id));
+	ledger__returning(&l, a, LEDGER_MEM, 0);
+	ck_assert_uint_eq(ledger__overcommit(&l, LEDGER_MEM), 0);
+	lt_check(&l);
+	/* From the end of the window a resume is a new VM: it must fit. */
+	ledger__unregister(&l, b);
+	ck_assert(!ledger__recovering(&l, until));
+	reg.alloc[LEDGER_MEM] = 66 * MiB;
+	ck_assert_int_eq(ledger__register(&l, &reg, until, &vm, &err), -ENOSPC);
+	ck_assert_msg(strstr(err.msg, "has 67108864 free") && strstr(err.msg, "recovery window"),
+		      "%s", err.msg);
+	reg.alloc[LEDGER_MEM] = 64 * MiB;
+	reg.has_policy = true;
+	reg.policy = (struct ledger_policy){ 100, { 64 * MiB, 4 } };
+	ck_assert_int_eq(ledger__register(&l, &reg, until, &vm, &err), -ENOSPC);
+	ck_assert_msg(strstr(err.msg, "vcpus floors"), "%s", err.msg);
+	reg.policy.floor[LEDGER_VCPU] = 1;
+	ck_assert_int_eq(ledger__register(&l, &reg, until, &vm, &err), 0);
+	ck_assert_uint_eq(ledger__overcommit(&l, LEDGER_MEM), 0);
+	lt_check(&l);
+}
+END_TEST
+
 START_TEST(test_offer_holds_room_until_accepted_declined_or_lapsed)
 {
 	struct ledger_actions acts;
@@ -420,6 +472,7 @@ Suite *ledger_suite(void)
 
 	tcase_add_test(tc, test_grant_within_the_pool_and_deny_beyond);
 	tcase_add_test(tc, test_registration_needs_room_unless_resuming);
+	tcase_add_test(tc, test_resume_believed_only_in_the_recovery_window);
 	tcase_add_test(tc, test_offer_holds_room_until_accepted_declined_or_lapsed);
 	tcase_add_test(tc, test_reclaim_from_an_idle_vm_before_denying);
 	tcase_add_test(tc, test_offer_part_now_rest_after_reclaim);

@@ -296,6 +296,8 @@ START_TEST(test_device_identity_features_and_config)
 	ck_assert_uint_eq(c.vcpus_granted, RT_VCPUS);
 	ck_assert_uint_eq(c.max_message, 4096);
 	ck_assert_uint_eq(c.max_outstanding, 64);
+	ck_assert_uint_eq(c.max_app_outstanding, 8);
+	ck_assert_uint_eq(c.max_app_agreements, 64);
 
 	/* The transport reads the same bytes (little-endian on x86). */
 	rt.r->vdev.ops->config_read(&rt.r->vdev,
@@ -2203,13 +2205,13 @@ START_TEST(test_table_full_of_live_agreements_is_busy)
 	struct rc_error e;
 
 	rt_hello_ok();
-	/* One terminal entry, then 127 live ones: the table (128) is full. */
+	/* One terminal entry, then 127 live ones of four applications: the table (128) is full. */
 	rt_expect_deny(rt_request(1000, VIRTIO_RESOURCE_K_VCPU, 2000, 2000));
 	for (uint64_t txn = 1; txn <= RES_TABLE_SIZE - 1; txn++)
-		rt_expect_grant(rt_request(txn, VIRTIO_RESOURCE_K_VCPU, 1, 1));
+		rt_expect_grant(rt_request_app(txn, txn % 4, VIRTIO_RESOURCE_K_VCPU, 1, 1));
 	ck_assert_uint_eq(rt.r->table.used, RES_TABLE_SIZE);
 	/* The terminal entry makes room. */
-	rt_expect_grant(rt_request(RES_TABLE_SIZE, VIRTIO_RESOURCE_K_VCPU, 1, 1));
+	rt_expect_grant(rt_request_app(RES_TABLE_SIZE, 0, VIRTIO_RESOURCE_K_VCPU, 1, 1));
 	ck_assert_int_eq(rc_table_find(&rt.r->table, 1000, &(struct rc_entry *){ NULL }),
 			 RC_ENOENT);
 	/* Now every entry is live: BUSY, nothing granted. */
@@ -2220,6 +2222,47 @@ START_TEST(test_table_full_of_live_agreements_is_busy)
 	ck_assert_uint_eq(rt.host.vcpus, 1 + RES_TABLE_SIZE);
 	/* The backlog of events for a guest that posts no buffers stays bounded. */
 	ck_assert_uint_eq(rt.r->ev_count, RES_MAX_EVENTS);
+}
+END_TEST
+
+/* How often the device decided @key ("grants", ...), as query-allocation shows it. */
+static uint64_t rt_decisions(const char *key)
+{
+	struct json_object *o = resource__allocation_json(rt.r), *d = rt_json_get(o, "decisions");
+	uint64_t n = rt_json_u64(d, key);
+
+	json_object_put(o);
+	return n;
+}
+
+START_TEST(test_one_application_keeps_at_most_64_agreements)
+{
+	struct rc_error e;
+
+	rt_hello_ok();
+	for (uint64_t txn = 1; txn <= RES_MAX_APP_AGREEMENTS; txn++)
+		rt_expect_grant(rt_request_app(txn, 7, VIRTIO_RESOURCE_K_VCPU, 1, 1));
+	/* The 65th of application 7 is BUSY and changes nothing... */
+	e = rt_expect_error(rt_request_app(100, 7, VIRTIO_RESOURCE_K_VCPU, 1, 1),
+			    VIRTIO_RESOURCE_S_BUSY);
+	ck_assert_uint_eq(e.hdr.txn, 100);
+	ck_assert_uint_eq(e.hdr.app_id, 7);
+	ck_assert_int_eq(rc_table_find(&rt.r->table, 100, &(struct rc_entry *){ NULL }), RC_ENOENT);
+	ck_assert_uint_eq(rt.r->vcpu.granted, 1 + RES_MAX_APP_AGREEMENTS);
+	/* ...while the table has room for other applications and the driver. */
+	rt_expect_grant(rt_request_app(101, 8, VIRTIO_RESOURCE_K_VCPU, 1, 1));
+	rt_expect_grant(rt_request_app(102, 0, VIRTIO_RESOURCE_K_VCPU, 1, 1));
+	/* An agreement given back makes room for application 7 again. */
+	rt_expect_ack(rt_release(1, VIRTIO_RESOURCE_K_VCPU, 1));
+	rt_expect_grant(rt_request_app(103, 7, VIRTIO_RESOURCE_K_VCPU, 1, 1));
+	ck_assert_uint_eq(rt_decisions("grants"), RES_MAX_APP_AGREEMENTS + 3);
+	ck_assert_uint_eq(rt_decisions("releases"), 1);
+	ck_assert_uint_eq(rt_decisions("over-limit"), 1);
+	ck_assert_uint_eq(rt_decisions("denials"), 0);
+	ck_assert_uint_eq(rt_decisions("offers"), 0);
+	/* 68 decisions within far less than the window: most were not logged one by one. */
+	ck_assert_uint_le(rt.r->decision_rl.printed, RES_DECISION_LOG_BURST);
+	ck_assert_uint_gt(rt.r->decision_rl.suppressed, 0);
 }
 END_TEST
 
@@ -2399,6 +2442,7 @@ Suite *resource_suite(void)
 	tcase_add_checked_fixture(tc_vcpus, setup_many_vcpus, rt_teardown);
 	tcase_set_timeout(tc_vcpus, 60);
 	tcase_add_test(tc_vcpus, test_table_full_of_live_agreements_is_busy);
+	tcase_add_test(tc_vcpus, test_one_application_keeps_at_most_64_agreements);
 	tcase_add_test(tc_vcpus, test_renegotiating_vcpus_down_past_the_grant_is_range);
 	suite_add_tcase(s, tc_vcpus);
 

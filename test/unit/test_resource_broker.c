@@ -150,6 +150,40 @@ START_TEST(test_a_request_waits_for_the_broker_and_its_grant_applies)
 }
 END_TEST
 
+/* One application cannot hold every slot for the broker's answers. */
+START_TEST(test_one_application_keeps_at_most_8_requests_at_the_broker)
+{
+	struct resource_broker_call first = { 0 };
+	unsigned int calls;
+	uint16_t before;
+
+	for (uint64_t txn = 1; txn <= RES_MAX_APP_OUTSTANDING; txn++) {
+		calls = fb.nr;
+		ck_assert_int_eq(rt_request_app(txn, 7, VIRTIO_RESOURCE_K_MEMORY, 2 * MiB, 2 * MiB),
+				 RT_NO_ANSWER);
+		ck_assert_uint_eq(fb.nr, calls + 1);
+		if (txn == 1)
+			first = *fb_last(RES_CALL_REQUEST);
+	}
+	/* The ninth is BUSY at once and never reaches the broker. */
+	calls = fb.nr;
+	rt_expect_error(rt_request_app(50, 7, VIRTIO_RESOURCE_K_MEMORY, 2 * MiB, 2 * MiB),
+			VIRTIO_RESOURCE_S_BUSY);
+	ck_assert_uint_eq(fb.nr, calls);
+	/* Another application still gets its request to the broker. */
+	ck_assert_int_eq(rt_request_app(51, 8, VIRTIO_RESOURCE_K_MEMORY, 2 * MiB, 2 * MiB),
+			 RT_NO_ANSWER);
+	ck_assert_uint_eq(fb_last(RES_CALL_REQUEST)->txn, 51);
+	/* An answer frees a slot of application 7. */
+	before = rt_used(VIRTIO_RESOURCE_Q_REQUEST);
+	fb_answer(&first, POLICY_GRANT, 2 * MiB, 0, 0);
+	rt_expect_grant(rt_pushed(VIRTIO_RESOURCE_Q_REQUEST, before));
+	ck_assert_int_eq(rt_request_app(52, 7, VIRTIO_RESOURCE_K_MEMORY, 2 * MiB, 2 * MiB),
+			 RT_NO_ANSWER);
+	ck_assert_uint_eq(fb_last(RES_CALL_REQUEST)->txn, 52);
+}
+END_TEST
+
 START_TEST(test_a_denial_keeps_the_brokers_reason_and_retry)
 {
 	struct resource_broker_call c = rt_parked_request(2, 8 * MiB, 8 * MiB);
@@ -627,6 +661,7 @@ Suite *resource_broker_suite(void)
 
 	tcase_add_checked_fixture(tc, setup_broker, rt_teardown);
 	tcase_add_test(tc, test_a_request_waits_for_the_broker_and_its_grant_applies);
+	tcase_add_test(tc, test_one_application_keeps_at_most_8_requests_at_the_broker);
 	tcase_add_test(tc, test_a_denial_keeps_the_brokers_reason_and_retry);
 	tcase_add_test(tc, test_an_offer_accepted_waits_for_the_broker_and_promises_come_from_it);
 	tcase_add_test(tc, test_an_accept_the_broker_refuses_is_order_and_the_offer_is_gone);

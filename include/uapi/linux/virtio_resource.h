@@ -58,6 +58,8 @@ struct virtio_resource_config {
 	__le32 vcpus_granted;	/* vCPUs the guest may run */
 	__le32 max_message;	/* largest message, header included */
 	__le32 max_outstanding;	/* open transactions the host keeps per guest */
+	__le32 max_app_outstanding; /* ... of them for one application (hdr.app_id) */
+	__le32 max_app_agreements;  /* agreements one application keeps, open or granted */
 };
 
 /* Message types. */
@@ -373,7 +375,7 @@ struct virtio_resource_file {
 #else
 #define VIRTIO_RESOURCE_ASSERT_SIZE(t, n) _Static_assert(sizeof(t) == (n), #t)
 #endif
-VIRTIO_RESOURCE_ASSERT_SIZE(struct virtio_resource_config, 64);
+VIRTIO_RESOURCE_ASSERT_SIZE(struct virtio_resource_config, 72);
 VIRTIO_RESOURCE_ASSERT_SIZE(struct virtio_resource_hdr, 24);
 VIRTIO_RESOURCE_ASSERT_SIZE(struct virtio_resource_hello, 40);
 VIRTIO_RESOURCE_ASSERT_SIZE(struct virtio_resource_welcome, 32);
