@@ -255,6 +255,11 @@ static void on_registered(struct broker_link *l, struct json_object *ret, struct
 
 		snprintf(l->failure, sizeof(l->failure), "the broker refused VM '%s': %s", l->name,
 			 desc ? desc : "no reason given");
+		/* Said once per refusal streak: the VM runs on unmanaged meanwhile. */
+		if (l->registered_once && !l->refused)
+			log_warn(l->log, "%s; the VM runs on its current allocation and retries",
+				 l->failure);
+		l->refused = true;
 		link_down(l, l->failure);
 		return;
 	}
@@ -268,6 +273,7 @@ static void on_registered(struct broker_link *l, struct json_object *ret, struct
 	}
 	l->guest_id = (uint32_t)id;
 	l->failure[0] = '\0';
+	l->refused = false;
 	l->state = BROKER_LINK_UP;
 	l->reported_valid = false;
 	log_info(l->log, "%s with the broker at %s as VM %u",

@@ -76,7 +76,7 @@ const char cli_run_usage[] =
 	"                       Capabilities are dropped before the guest starts either way\n"
 	"  --runas USER|UID:GID with --accel uml, the User-mode Linux process runs as this\n"
 	"                       user (its primary group, no supplementary groups) instead\n"
-	"                       of accord's; accord must start as root. Not root itself\n"
+	"                       of accord's; accord must start as root. Not root itself.\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"On a terminal the console is in raw mode; press Ctrl-a x to stop the VM and\n"
@@ -323,32 +323,47 @@ int cli__parse_kinds(const char *opt, const char *v, uint64_t *memory, uint64_t 
 	return 0;
 }
 
-/* PATH[,weight=N][,memory-floor=SIZE][,vcpus-floor=N] */
-/* USER (a name in the password database) or UID:GID, never root. */
+/* UID:GID, or USER (a name in the password database); never root. */
 static int parse_runas(const char *v, struct run_config *cfg, struct acc_err *err)
 {
 	unsigned long long uid, gid;
 	struct passwd pw, *found = NULL;
-	char buf[1024], *end;
+	size_t cap = 1024;
+	char *buf = NULL, *end;
 	int ret;
 
 	if (!*v)
 		return acc_errf(err, EINVAL, "--runas: empty user");
-	if (*v >= '0' && *v <= '9') {
-		errno = 0;
-		uid = strtoull(v, &end, 10);
-		if (errno || *end != ':' || end[1] < '0' || end[1] > '9')
-			return acc_errf(err, EINVAL, "--runas: '%s' is not USER or UID:GID", v);
+	errno = 0;
+	uid = strtoull(v, &end, 10);
+	if (end != v && *end == ':' && end[1] >= '0' && end[1] <= '9' && !errno) {
 		gid = strtoull(end + 1, &end, 10);
 		if (errno || *end || uid >= UINT32_MAX || gid >= UINT32_MAX)
 			return acc_errf(err, EINVAL, "--runas: '%s' is not USER or UID:GID", v);
 	} else {
-		ret = getpwnam_r(v, &pw, buf, sizeof(buf), &found);
-		if (ret || !found)
+		/* Names may start with a digit; a long NSS entry needs a bigger buffer. */
+		do {
+			char *grown = realloc(buf, cap);
+
+			if (!grown) {
+				free(buf);
+				return acc_errf(err, ENOMEM, "--runas: out of memory");
+			}
+			buf = grown;
+			ret = getpwnam_r(v, &pw, buf, cap, &found);
+			cap *= 2;
+		} while (ret == ERANGE && cap <= (1u << 20));
+		if (ret || !found) {
+			free(buf);
+			if (!ret && strchr(v, ':'))
+				return acc_errf(err, EINVAL, "--runas: '%s' is not USER or UID:GID",
+						v);
 			return acc_errf(err, ret ? ret : ENOENT, "--runas: no user '%s'%s%s", v,
 					ret ? ": " : "", ret ? strerror(ret) : "");
+		}
 		uid = found->pw_uid;
 		gid = found->pw_gid;
+		free(buf);
 	}
 	if (!uid || !gid)
 		return acc_errf(err, EINVAL,
@@ -359,6 +374,7 @@ static int parse_runas(const char *v, struct run_config *cfg, struct acc_err *er
 	return 0;
 }
 
+/* PATH[,weight=N][,memory-floor=SIZE][,vcpus-floor=N] */
 static int parse_broker(const char *v, struct run_config *cfg, struct acc_err *err)
 {
 	struct broker_opts *b = &cfg->broker;

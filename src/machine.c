@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <linux/capability.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <ftw.h>
+#include <grp.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -170,9 +172,12 @@ static int machine__add_virtio(struct machine *m, struct machine_virtio *mv,
 
 		snprintf(path, sizeof(path), "%s/virtio-%u.sock", m->run_dir, m->nr_virtio - 1);
 		ret = vhost_user__init(&mv->vu, vdev, path, &env, err);
-		/* The UML process connects to it as its own user. */
-		if (!ret && m->cfg.runas && chown(path, m->cfg.runas_uid, m->cfg.runas_gid))
-			ret = acc_errf(err, errno, "--runas: chown %s: %s", path, strerror(errno));
+		/* The UML process connects to it as its own user, and nobody else may. */
+		if (!ret && m->cfg.runas &&
+		    (chown(path, m->cfg.runas_uid, m->cfg.runas_gid) || chmod(path, 0600))) {
+			ret = acc_errf(err, errno, "--runas: %s: %s", path, strerror(errno));
+			vhost_user__exit(&mv->vu);
+		}
 	} else {
 		struct virtio_pci_env env = { m->vm.vm_fd, &m->mmio, &m->loop, &m->irq, &m->log };
 
@@ -467,11 +472,13 @@ static int machine__create_uml(struct machine *m, struct acc_err *err)
 		return acc_errf(err, -ret, "cannot make a run directory: %s", strerror(-ret));
 	}
 	/*
-	 * UML keeps its pid file and mconsole socket here: its group may write,
-	 * and accord, owner, removes what is left when it no longer has privileges.
+	 * UML keeps its pid file and mconsole socket here, in a directory of
+	 * its group that passes the group on (setgid); accord joins the group
+	 * so that, without privileges, it can still remove what UML leaves.
 	 */
 	if (m->cfg.runas &&
-	    (chown(m->run_dir, (uid_t)-1, m->cfg.runas_gid) || chmod(m->run_dir, 0770))) {
+	    (setgroups(1, &m->cfg.runas_gid) || chown(m->run_dir, (uid_t)-1, m->cfg.runas_gid) ||
+	     chmod(m->run_dir, 02770))) {
 		ret = acc_errf(err, errno, "--runas: %s: %s", m->run_dir, strerror(errno));
 		rmdir(m->run_dir);
 		m->run_dir[0] = '\0';
@@ -749,10 +756,12 @@ static int machine__start(struct machine *m, sigset_t *old_mask)
 	 */
 	if (m->cfg.accel == ACCEL_UML) {
 		ret = machine__start_uml(m, &err);
+		/* A guest of another user is signalled (stopped, its group swept) with CAP_KILL. */
 		if (!ret)
-			ret = sandbox__drop_privileges(NULL, &err);
+			ret = sandbox__drop_privileges(NULL, m->cfg.runas ? 1ull << CAP_KILL : 0,
+						       &err);
 	} else {
-		ret = sandbox__drop_privileges(NULL, &err);
+		ret = sandbox__drop_privileges(NULL, 0, &err);
 		if (!ret)
 			ret = machine__start_kvm(m, &err);
 	}

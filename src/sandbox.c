@@ -359,7 +359,7 @@ static int sandbox__switch_user(uid_t uid, gid_t gid, struct acc_err *err)
 	return 0;
 }
 
-int sandbox__drop_privileges(const struct sandbox_user *as, struct acc_err *err)
+int sandbox__drop_privileges(const struct sandbox_user *as, uint64_t keep, struct acc_err *err)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
@@ -382,6 +382,11 @@ int sandbox__drop_privileges(const struct sandbox_user *as, struct acc_err *err)
 			return ret;
 	}
 	memset(none, 0, sizeof(none));
+	/* What is kept stays effective and permitted; the bounding set has none of it. */
+	if (keep && !as) {
+		none[0].effective = none[0].permitted = (uint32_t)keep;
+		none[1].effective = none[1].permitted = (uint32_t)(keep >> 32);
+	}
 	if (syscall(SYS_capset, &hdr, none))
 		return acc_errf(err, errno, "capset: %s", strerror(errno));
 	return 0;

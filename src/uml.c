@@ -88,13 +88,13 @@ static void uml__child_creds(const struct uml_spawn *s, pid_t parent)
 {
 	struct acc_err err;
 
-	if (sandbox__drop_privileges(s->runas ? &s->user : NULL, &err)) {
+	if (sandbox__drop_privileges(s->runas ? &s->user : NULL, 0, &err)) {
 		dprintf(STDERR_FILENO, "accord: uml: %s\n", err.msg);
 		_exit(127);
 	}
-	/* What UML leaves in the run directory stays removable by unprivileged accord. */
+	/* What UML leaves in the run directory stays removable by accord, of its group. */
 	if (s->runas) {
-		umask(0);
+		umask(007);
 		/* And its memory file goes there: TMPDIR may be closed to that user. */
 		if (s->run_dir && setenv("TMPDIR", s->run_dir, 1))
 			_exit(127);
@@ -227,7 +227,9 @@ void uml__stop(struct uml_child *c, int grace_ms)
 	if (c->pidfd >= 0 && grace_ms > 0)
 		poll(&pfd, 1, grace_ms);
 	if (uml__reap(c)) {
-		kill(-c->pid, SIGKILL);
+		/* Not waited for if it cannot be killed: PDEATHSIG ends it with accord. */
+		if (kill(-c->pid, SIGKILL) && errno != ESRCH)
+			return;
 		waitpid(c->pid, &c->wait_status, 0);
 		c->reaped = true;
 		kill(-c->pid, SIGKILL);

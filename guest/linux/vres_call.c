@@ -110,7 +110,7 @@ static bool vres_stopping(struct vres *vr)
 	return READ_ONCE(vr->stopping);
 }
 
-/* Has the transport broken the device (virtio_break_device)? */
+/* Has the transport broken the device? virtio_break_device breaks every queue at once. */
 bool vres_broken(struct vres *vr)
 {
 	return virtqueue_is_broken(vr->chan[VIRTIO_RESOURCE_Q_REQUEST].vq);
@@ -202,8 +202,8 @@ int vres_call(struct vres *vr, unsigned int q, const void *msg, size_t len, void
 
 	mutex_lock(&ch->lock);
 	ch->calls++;
-	if (vres_stopping(vr)) {
-		ret = -ESHUTDOWN;
+	if (vres_broken(vr) || vres_stopping(vr)) {
+		ret = vres_broken(vr) ? -ENODEV : -ESHUTDOWN;
 		goto out_free;
 	}
 	ret = vres_chain_add(ch, c, len);
@@ -218,7 +218,10 @@ int vres_call(struct vres *vr, unsigned int q, const void *msg, size_t len, void
 	if (!c->done) {
 		/* The device still owns the chain: it is freed when it comes back. */
 		ch->errors++;
-		ret = vres_broken(vr) ? -ENODEV : left ? -ESHUTDOWN : -ETIMEDOUT;
+		if (vres_broken(vr))
+			ret = -ENODEV;
+		else
+			ret = left ? -ESHUTDOWN : -ETIMEDOUT;
 		c = NULL;
 		goto out_free;
 	}

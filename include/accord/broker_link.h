@@ -51,6 +51,7 @@ struct broker_link {
 	enum broker_link_state state;
 	bool lost;	      /* went down; the device has not heard yet */
 	bool registered_once; /* later registrations resume */
+	bool refused;	      /* the last registration was refused (warned once) */
 	uint32_t guest_id;
 	int fd;
 	struct event_handler io;

@@ -67,12 +67,14 @@ struct sandbox_user {
 
 /*
  * Give up every capability (effective, permitted, inheritable, ambient and
- * the bounding set) in the calling thread, after becoming @as unless it is
- * NULL (which needs CAP_SETUID and CAP_SETGID, and a single-threaded
- * process such as a child before exec); threads and children started
- * afterwards inherit none. Sets no_new_privs.
+ * the bounding set) in the calling thread, but keep those in @keep (a mask
+ * of 1 << CAP_*, not with @as) effective and permitted, after becoming @as
+ * unless it is NULL;
+ * threads and children started afterwards inherit no more. A non-NULL @as
+ * needs CAP_SETUID and CAP_SETGID and a single-threaded process, such as a
+ * child before exec. Sets no_new_privs.
  */
-int sandbox__drop_privileges(const struct sandbox_user *as, struct acc_err *err);
+int sandbox__drop_privileges(const struct sandbox_user *as, uint64_t keep, struct acc_err *err);
 /* Confine the calling thread to @role's allowlist; a no-op when off. */
 int sandbox__enter(const struct sandbox *sb, enum sandbox_role role);
 

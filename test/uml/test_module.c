@@ -325,9 +325,9 @@ static long long proc_status(pid_t pid, const char *key, int base)
 START_TEST(test_runas_runs_the_guest_process_as_another_user_without_capabilities)
 {
 	static const char script[] = "echo \"T: ready=1\"\n"
-				     "sleep 3\n"
 				     "resctl info >/dev/null\n"
-				     "echo \"T: resctl=$?\"\n";
+				     "echo \"T: resctl=$?\"\n"
+				     "sleep 600\n";
 	char *cmdline = guest_cmdline(script, "virtio_resource.estimator_ms=0");
 	const char *args[] = { "--accel", "uml",     "--memory", "128M", "--cmdline",
 			       cmdline,	  "--runas", "nobody",	 NULL };
@@ -350,14 +350,42 @@ START_TEST(test_runas_runs_the_guest_process_as_another_user_without_capabilitie
 	ck_assert_int_eq(proc_status(uml, "CapEff", 16), 0);
 	ck_assert_int_eq(proc_status(uml, "CapPrm", 16), 0);
 	ck_assert_int_eq(proc_status(uml, "CapBnd", 16), 0);
+	ck_assert_int_eq(proc_status(uml, "CapInh", 16), 0);
+	ck_assert_int_eq(proc_status(uml, "CapAmb", 16), 0);
 	ck_assert_int_eq(proc_status(uml, "NoNewPrivs", 10), 1);
-	/* accord stays root, without capabilities either. */
+	/* No supplementary groups; effective, saved and file-system uids too. */
+	{
+		char path[64], *text, *groups, *ids;
+		int real, eff, saved, fs;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)uml);
+		text = harness_slurp(path);
+		groups = strstr(text, "\nGroups:");
+		ids = strstr(text, "\nUid:");
+		ck_assert(groups && ids);
+		groups += strlen("\nGroups:");
+		ck_assert_msg(groups[strspn(groups, " \t")] == '\n', "supplementary groups: %.40s",
+			      groups);
+		ck_assert_int_eq(sscanf(ids, "\nUid: %d %d %d %d", &real, &eff, &saved, &fs), 4);
+		ck_assert(real == 65534 && eff == 65534 && saved == 65534 && fs == 65534);
+		free(text);
+	}
+	/* accord stays root with one capability: CAP_KILL, to stop a guest of another user. */
 	ck_assert_int_eq(proc_status(p.pid, "Uid", 10), 0);
-	ck_assert_int_eq(proc_status(p.pid, "CapEff", 16), 0);
-	harness_finish(&p, &r, TIMEOUT_S, NULL);
-	assert_clean(&r);
-	/* The device works across the two users (vhost-user socket, memory file). */
+	ck_assert_int_eq(proc_status(p.pid, "CapEff", 16), 1ll << 5);
+	ck_assert_int_eq(proc_status(p.pid, "CapBnd", 16), 0);
+	/* The device works across the two users (vhost-user socket, memory file)... */
+	ck_assert_msg(harness_wait_console(&p, "T: resctl=", TIMEOUT_S), "resctl did not run");
+	/* ...and SIGTERM stops the VM, the guest of another user with it. */
+	harness_finish(&p, &r, TIMEOUT_S, "T: resctl=");
+	if (r.timed_out || r.status != 143 || tval(r.console, "resctl", -1) != 0)
+		dump(&r);
+	ck_assert(!r.timed_out);
+	ck_assert_int_eq(r.status, 143);
 	ck_assert_int_eq(tval(r.console, "resctl", -1), 0);
+	for (int i = 0; i < 50 && uml_group_running(uml); i++)
+		usleep(100 * 1000);
+	ck_assert_msg(!uml_group_running(uml), "the guest's processes outlived accord");
 	harness_free(&r);
 	free(cmdline);
 }

@@ -219,7 +219,7 @@ static int drop_and_check(void)
 	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
 	struct acc_err err;
 
-	if (sandbox__drop_privileges(NULL, &err))
+	if (sandbox__drop_privileges(NULL, 0, &err))
 		return 20;
 	if (syscall(SYS_capget, &hdr, caps))
 		return 21;
