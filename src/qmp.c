@@ -689,17 +689,55 @@ static const char *qmp_parse_error(enum json_tokener_error jerr)
 	}
 }
 
-/* "\u0000" in a string: json-c would keep it and C strings cut names there. */
-static bool qmp_has_nul_escape(const char *p, size_t len)
+/* The value of the four hex digits at @p, or -1. */
+static long qmp_hex4(const char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int d = p[i] >= '0' && p[i] <= '9'   ? p[i] - '0'
+			: p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10
+			: p[i] >= 'A' && p[i] <= 'F' ? p[i] - 'A' + 10
+						     : -1;
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * Escapes json-c takes that the server does not: "\u0000" (C strings would
+ * end there) and a surrogate that is not half of a pair (as raw UTF-8
+ * surrogates are refused). NULL, or why the value is refused.
+ */
+static const char *qmp_bad_escape(const char *p, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i++) {
+		long cp, low;
+
 		if (p[i] != '\\')
 			continue;
-		if (p[i + 1] == 'u' && i + 5 < len && !memcmp(p + i + 2, "0000", 4))
-			return true;
-		i++; /* the escaped character is not a backslash of its own */
+		if (p[i + 1] != 'u' || i + 5 >= len || (cp = qmp_hex4(p + i + 2)) < 0) {
+			i++; /* the escaped character is not a backslash of its own */
+			continue;
+		}
+		if (!cp)
+			return "JSON parse error, \\u0000 is not supported";
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return "JSON parse error, a \\u escape of half a surrogate pair";
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			low = i + 11 < len && p[i + 6] == '\\' && p[i + 7] == 'u'
+				      ? qmp_hex4(p + i + 8)
+				      : -1;
+			if (low < 0xdc00 || low > 0xdfff)
+				return "JSON parse error, a \\u escape of half a surrogate pair";
+			i += 6; /* the low half is part of this escape */
+		}
+		i += 5;
 	}
-	return false;
+	return NULL;
 }
 
 /*
@@ -727,15 +765,16 @@ static void qmp_client_value(struct qmp_client *c, size_t end, bool bare)
 	size_t len = end - c->start;
 	enum json_tokener_error jerr;
 	struct json_object *req;
+	const char *bad;
 
 	c->state = SCAN_IDLE;
 	if (c->discarding) {
 		c->discarding = false;
 		return;
 	}
-	if (qmp_has_nul_escape(p, len)) {
-		reply_error(c, QMP_ERROR_GENERIC, "JSON parse error, \\u0000 is not supported",
-			    NULL, false);
+	bad = qmp_bad_escape(p, len);
+	if (bad) {
+		reply_error(c, QMP_ERROR_GENERIC, bad, NULL, false);
 		return;
 	}
 	json_tokener_reset(c->tok);

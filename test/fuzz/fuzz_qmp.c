@@ -35,6 +35,7 @@
  *    connection and frees the client; no descriptor outlives the input
  *    (LeakSanitizer sees the memory).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -288,15 +289,49 @@ static void build_stream(const uint8_t *p, size_t n, struct bytes *out, size_t *
 		cuts[(*nr_cuts)++] = out->len;
 }
 
-/* A "\u0000" escape (the server refuses them: C strings would end there). */
-static bool has_nul_escape(const uint8_t *p, size_t n)
+/* The code point of a "\\uXXXX" escape at @p (@n bytes left), or -1. */
+static long escape_at(const uint8_t *p, size_t n)
+{
+	char hex[5] = { 0 }, *end;
+	long v;
+
+	if (n < 6 || p[0] != '\\' || p[1] != 'u')
+		return -1;
+	memcpy(hex, p + 2, 4);
+	for (int k = 0; k < 4; k++) {
+		if (!isxdigit((unsigned char)hex[k]))
+			return -1;
+	}
+	v = strtol(hex, &end, 16);
+	return *end ? -1 : v;
+}
+
+/*
+ * An escape the server refuses: "\\u0000" (C strings would end there), or
+ * half of a surrogate pair (like raw UTF-8 surrogates).
+ */
+static bool has_bad_escape(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i + 1 < n; i++) {
+		long cp;
+
 		if (p[i] != '\\')
 			continue;
-		if (i + 5 < n && !memcmp(p + i + 1, "u0000", 5))
+		cp = escape_at(p + i, n - i);
+		if (cp < 0) {
+			i++;
+			continue;
+		}
+		if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
 			return true;
-		i++;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			long low = escape_at(p + i + 6, n - i - 6); /* n - i >= 6 here */
+
+			if (low < 0xdc00 || low > 0xdfff)
+				return true;
+			i += 6;
+		}
+		i += 5;
 	}
 	return false;
 }
@@ -354,7 +389,7 @@ static struct json_object *request_of(struct json_tokener *tok, const uint8_t *p
 	struct json_object *req;
 
 	/* A top-level number or keyword is never an object, whatever it parses to. */
-	if (bare || has_nul_escape(p, n) || !valid_utf8(p, n))
+	if (bare || has_bad_escape(p, n) || !valid_utf8(p, n))
 		return NULL;
 	json_tokener_reset(tok);
 	req = json_tokener_parse_ex(tok, (const char *)p, (int)n);

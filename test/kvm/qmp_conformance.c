@@ -453,6 +453,10 @@ static void check_request_shape(const char *path, const char *query)
 		/* \u0000 is refused, not taken for the end of a name. */
 		{ "{\"execute\": \"@\\u0000x\", \"id\": 13}", NULL, true },
 		{ "{\"execute\": \"@\", \"id\": 14, \"id\\u0000z\": 15}", NULL, true },
+		/* Half a surrogate pair is refused like a raw surrogate (found by fuzz_qmp). */
+		{ "{\"execute\": \"@\", \"id\": \"caf\\ud800\"}", NULL, true },
+		{ "{\"execute\": \"@\", \"id\": \"\\udc00x\"}", NULL, true },
+		{ "{\"execute\": \"@\", \"id\": \"\\ud83dx\\ude00\"}", NULL, true },
 	};
 	struct conn *k = conn_ready(path);
 	char req[512];
@@ -467,6 +471,10 @@ static void check_request_shape(const char *path, const char *query)
 	fill_name(req, sizeof(req), "{\"arguments\": {}, \"id\": 10, \"execute\": \"@\"}\n", query);
 	conn_send(k, req);
 	expect_ok(k, "10");
+	/* A whole pair is one character (U+1F600), echoed as it came. */
+	fill_name(req, sizeof(req), "{\"execute\": \"@\", \"id\": \"\\ud83d\\ude00\"}\n", query);
+	conn_send(k, req);
+	expect_ok(k, "\"\xf0\x9f\x98\x80\"");
 	conn_close(k);
 }
 
