@@ -25,7 +25,8 @@ struct policy_state *resource__kind_state(struct virtio_resource *r, uint16_t ki
 	}
 }
 
-const char *resource__decision_name(enum res_decision d)
+/* The name of @d in events and logs ("GRANT", ...). */
+static const char *res_decision_name(enum res_decision d)
 {
 	static const char *const names[RES_NR_DECISIONS] = {
 		[RES_D_GRANT] = "GRANT",     [RES_D_DENY] = "DENY", [RES_D_OFFER] = "OFFER",
@@ -41,7 +42,7 @@ static void res_decision_event(struct virtio_resource *r, enum res_decision what
 			       uint64_t allocation, const char *why)
 {
 	struct json_object *data = json_object_new_object();
-	const char *name = resource__decision_name(what);
+	const char *name = res_decision_name(what);
 
 	r->decisions[what]++;
 	json_object_object_add(data, "txn", json_object_new_uint64(h->txn));

@@ -202,8 +202,12 @@ int vres_call(struct vres *vr, unsigned int q, const void *msg, size_t len, void
 
 	mutex_lock(&ch->lock);
 	ch->calls++;
-	if (vres_broken(vr) || vres_stopping(vr)) {
-		ret = vres_broken(vr) ? -ENODEV : -ESHUTDOWN;
+	if (vres_broken(vr)) {
+		ret = -ENODEV;
+		goto out_free;
+	}
+	if (vres_stopping(vr)) {
+		ret = -ESHUTDOWN;
 		goto out_free;
 	}
 	ret = vres_chain_add(ch, c, len);

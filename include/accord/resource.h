@@ -267,8 +267,6 @@ void resource__broker_state(struct virtio_resource *r, struct resource_broker_st
 /* Internal to virtio/resource*.c, with vdev.lock held. */
 /* The allocation state of @kind (NULL: a kind this device does not negotiate). */
 struct policy_state *resource__kind_state(struct virtio_resource *r, uint16_t kind);
-/* The name of @d in events and logs ("GRANT", ...). */
-const char *resource__decision_name(enum res_decision d);
 /* A denial the guest may retry in RES_NO_BROKER_RETRY_MS (no broker, or its refusal). */
 void resource__retry_decision(struct policy_decision *d, const char *why);
 /* Send @c to the broker; -ENOTCONN when there is none now. */

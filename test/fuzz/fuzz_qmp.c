@@ -289,7 +289,7 @@ static void build_stream(const uint8_t *p, size_t n, struct bytes *out, size_t *
 		cuts[(*nr_cuts)++] = out->len;
 }
 
-/* The code point of a "\\uXXXX" escape at @p (@n bytes left), or -1. */
+/* The code point of a "\\u" escape (four hex digits) at @p (@n bytes left), or -1. */
 static long escape_at(const uint8_t *p, size_t n)
 {
 	char hex[5] = { 0 }, *end;
